@@ -1,0 +1,1 @@
+Console.WriteLine(new Projects.Avatar_Api().AssemblyPath);
