@@ -47,6 +47,13 @@ public sealed class DistributedApplicationBuilder
             .AddCommandLine(Options.Args)
             .Build();
         AppHostDirectory = testing?.AppHostDirectory ?? FindAppHostDirectory();
+        if (testing is null)
+        {
+            // Knobs for running a second topology beside the usual one (end-to-end tests of the AppHost process).
+            Options.StateDirectory = Configuration["Avatar:StateDirectory"];
+            Options.RandomizePorts = Configuration.GetValue("Avatar:RandomizePorts", false);
+            Options.OtlpEndpoint = Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+        }
         Options.StateDirectory ??= Path.Combine(AppHostDirectory, ".avatar");
     }
 
