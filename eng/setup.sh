@@ -12,6 +12,7 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v redis-benchmark >/dev/null || missing+=(redis-tools)
 command -v setsid >/dev/null || missing+=(util-linux)
 command -v node >/dev/null || missing+=(nodejs npm)
+ldconfig -p | grep -q "libespeak-ng.so.1 " || missing+=(espeak-ng)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing: ${missing[*]}"

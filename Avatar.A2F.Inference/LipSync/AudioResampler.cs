@@ -1,0 +1,156 @@
+namespace Avatar.A2F.Inference.LipSync;
+
+/// <summary>
+/// Streaming band-limited resampler (windowed sinc) from any input rate to the model's 16 kHz. Chunks may have any
+/// length; the output is the same as resampling the whole clip at once. The kernel is tabulated once per rate pair
+/// and linearly interpolated, so each output sample costs one multiply-add per input tap and no trigonometry.
+/// </summary>
+public sealed class AudioResampler
+{
+    private const int ZeroCrossings = 12;   // kernel half-width, in zero crossings of the low-pass sinc
+    private const int TableResolution = 256; // kernel samples per zero crossing
+
+    private readonly int _inRate;
+    private readonly int _outRate;
+    private readonly double _cutoff;       // low-pass cutoff relative to the input Nyquist (1 = no filtering)
+    private readonly int _halfWidth;       // kernel half-width in input samples
+    private readonly float[] _kernel;
+    private float[] _history;
+    private int _historyCount;
+    private long _historyStart;            // input index of _history[0]
+    private long _produced;                // output samples produced so far
+
+    /// <summary>Creates a resampler from <paramref name="inRate"/> to <paramref name="outRate"/> samples per second.</summary>
+    public AudioResampler(int inRate, int outRate = 16000)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inRate, 1000);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outRate, 1000);
+        _inRate = inRate;
+        _outRate = outRate;
+        // Keep a little below the output Nyquist so the transition band does not alias into speech.
+        _cutoff = Math.Min(1.0, (double)outRate / inRate) * 0.92;
+        _halfWidth = (int)Math.Ceiling(ZeroCrossings / _cutoff);
+        _kernel = BuildKernel(ZeroCrossings, TableResolution);
+        _history = new float[Math.Max(4096, 4 * _halfWidth)];
+    }
+
+    /// <summary>True when no conversion is needed.</summary>
+    public bool IsPassThrough => _inRate == _outRate;
+
+    /// <summary>Appends input samples and writes every output sample that is now fully determined.</summary>
+    public void Process(ReadOnlySpan<float> input, List<float> output)
+    {
+        if (IsPassThrough)
+        {
+            foreach (var sample in input)
+            {
+                output.Add(sample);
+            }
+            return;
+        }
+        Append(input);
+        Emit(output, flush: false);
+    }
+
+    /// <summary>Writes the remaining output, treating the input as followed by silence.</summary>
+    public void Flush(List<float> output)
+    {
+        if (!IsPassThrough)
+        {
+            Emit(output, flush: true);
+        }
+    }
+
+    private void Emit(List<float> output, bool flush)
+    {
+        var inputEnd = _historyStart + _historyCount;
+        var totalOut = flush ? (long)Math.Ceiling((double)inputEnd * _outRate / _inRate) : long.MaxValue;
+        while (_produced < totalOut)
+        {
+            // Exact input position of this output sample: _produced * in / out, as integer and fraction.
+            var numerator = _produced * _inRate;
+            var center = numerator / _outRate;
+            var frac = (double)(numerator % _outRate) / _outRate;
+            if (!flush && center + _halfWidth >= inputEnd)
+            {
+                break;
+            }
+            double sum = 0;
+            var first = Math.Max(center - _halfWidth + 1, _historyStart);
+            var last = Math.Min(center + _halfWidth, inputEnd - 1);
+            for (var k = first; k <= last; k++)
+            {
+                var distance = (k - center - frac) * _cutoff; // in zero crossings
+                sum += _history[k - _historyStart] * Kernel(Math.Abs(distance));
+            }
+            output.Add((float)(sum * _cutoff));
+            _produced++;
+        }
+        Trim();
+    }
+
+    private float Kernel(double x)
+    {
+        var position = x * TableResolution;
+        var index = (int)position;
+        if (index >= _kernel.Length - 1)
+        {
+            return 0;
+        }
+        var t = (float)(position - index);
+        return _kernel[index] + (t * (_kernel[index + 1] - _kernel[index]));
+    }
+
+    private void Append(ReadOnlySpan<float> input)
+    {
+        if (_historyCount + input.Length > _history.Length)
+        {
+            Array.Resize(ref _history, Math.Max(_history.Length * 2, _historyCount + input.Length));
+        }
+        input.CopyTo(_history.AsSpan(_historyCount));
+        _historyCount += input.Length;
+    }
+
+    /// <summary>Drops input that no future output sample can reach.</summary>
+    private void Trim()
+    {
+        var nextCenter = _produced * _inRate / _outRate;
+        var keepFrom = nextCenter - _halfWidth;
+        var drop = (int)Math.Clamp(keepFrom - _historyStart, 0, _historyCount);
+        if (drop > _history.Length / 2)
+        {
+            _history.AsSpan(drop, _historyCount - drop).CopyTo(_history);
+            _historyCount -= drop;
+            _historyStart += drop;
+        }
+    }
+
+    /// <summary>sinc(x) under a Blackman window, sampled from 0 to <paramref name="zeroCrossings"/>.</summary>
+    private static float[] BuildKernel(int zeroCrossings, int resolution)
+    {
+        var table = new float[(zeroCrossings * resolution) + 2];
+        for (var i = 0; i < table.Length; i++)
+        {
+            var x = (double)i / resolution;
+            if (x >= zeroCrossings)
+            {
+                continue;
+            }
+            var sinc = x == 0 ? 1.0 : Math.Sin(Math.PI * x) / (Math.PI * x);
+            var w = 0.5 + (0.5 * x / zeroCrossings); // window position from centre (0.5) to edge (1)
+            var window = 0.42 - (0.5 * Math.Cos(2 * Math.PI * w)) + (0.08 * Math.Cos(4 * Math.PI * w));
+            table[i] = (float)(sinc * window);
+        }
+        return table;
+    }
+
+    /// <summary>Resamples a whole clip at once.</summary>
+    public static float[] Resample(ReadOnlySpan<float> input, int inRate, int outRate = 16000)
+    {
+        var resampler = new AudioResampler(inRate, outRate);
+        var output = new List<float>((int)((long)input.Length * outRate / inRate) + 16);
+        resampler.Process(input, output);
+        resampler.Flush(output);
+        return [.. output];
+    }
+}

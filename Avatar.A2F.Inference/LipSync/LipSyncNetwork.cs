@@ -1,0 +1,85 @@
+using System.Numerics.Tensors;
+
+namespace Avatar.A2F.Inference.LipSync;
+
+/// <summary>
+/// The lip-sync model: a small multilayer perceptron from a window of log-mel frames (60 ms of the past, 40 ms of the
+/// future) to viseme probabilities, one prediction per 10 ms feature frame. Small on purpose: it runs batched over
+/// hundreds of streams, and its 40 ms look-ahead keeps the face close to the voice.
+/// </summary>
+public sealed class LipSyncNetwork
+{
+    /// <summary>Feature frames of the past in the window.</summary>
+    public const int Past = 6;
+    /// <summary>Feature frames of the future in the window (the model's look-ahead).</summary>
+    public const int Future = 4;
+    /// <summary>Frames per window.</summary>
+    public const int Context = Past + 1 + Future;
+    /// <summary>Values per model input row.</summary>
+    public const int InputSize = Context * LogMelSpectrogram.Bands;
+    /// <summary>Hidden layer width.</summary>
+    public const int Hidden = 64;
+    /// <summary>Output classes.</summary>
+    public const int Outputs = VisemeTable.Count;
+
+    /// <summary>Per-band mean of the training features, subtracted before the first layer.</summary>
+    public float[] Mean { get; } = new float[LogMelSpectrogram.Bands];
+    /// <summary>Per-band standard deviation of the training features, divided by before the first layer.</summary>
+    public float[] Std { get; } = Enumerable.Repeat(1f, LogMelSpectrogram.Bands).ToArray();
+    /// <summary>Layer 1 weights, row-major [Hidden, InputSize].</summary>
+    public float[] W1 { get; } = new float[Hidden * InputSize];
+    /// <summary>Layer 1 biases.</summary>
+    public float[] B1 { get; } = new float[Hidden];
+    /// <summary>Layer 2 weights [Hidden, Hidden].</summary>
+    public float[] W2 { get; } = new float[Hidden * Hidden];
+    /// <summary>Layer 2 biases.</summary>
+    public float[] B2 { get; } = new float[Hidden];
+    /// <summary>Layer 3 weights [Outputs, Hidden].</summary>
+    public float[] W3 { get; } = new float[Outputs * Hidden];
+    /// <summary>Layer 3 biases.</summary>
+    public float[] B3 { get; } = new float[Outputs];
+
+    /// <summary>
+    /// Fills <paramref name="row"/> with the normalised window around frame <paramref name="center"/>; frames past either
+    /// end repeat the edge frame (a stream's first and last frames see no future or past yet).
+    /// </summary>
+    public void BuildInput(IReadOnlyList<float[]> frames, int center, Span<float> row)
+    {
+        for (var c = 0; c < Context; c++)
+        {
+            var frame = frames[Math.Clamp(center - Past + c, 0, frames.Count - 1)];
+            var target = row.Slice(c * LogMelSpectrogram.Bands, LogMelSpectrogram.Bands);
+            for (var b = 0; b < LogMelSpectrogram.Bands; b++)
+            {
+                target[b] = (frame[b] - Mean[b]) / Std[b];
+            }
+        }
+    }
+
+    /// <summary>Viseme probabilities for one input row. Also returns the hidden activations for training.</summary>
+    public void Forward(ReadOnlySpan<float> input, Span<float> h1, Span<float> h2, Span<float> probabilities)
+    {
+        Dense(W1, B1, input, h1, relu: true);
+        Dense(W2, B2, h1, h2, relu: true);
+        Dense(W3, B3, h2, probabilities, relu: false);
+        TensorPrimitives.SoftMax(probabilities, probabilities);
+    }
+
+    /// <summary>Viseme probabilities for one input row.</summary>
+    public void Predict(ReadOnlySpan<float> input, Span<float> probabilities)
+    {
+        Span<float> h1 = stackalloc float[Hidden];
+        Span<float> h2 = stackalloc float[Hidden];
+        Forward(input, h1, h2, probabilities);
+    }
+
+    private static void Dense(float[] weights, float[] bias, ReadOnlySpan<float> input, Span<float> output, bool relu)
+    {
+        var width = input.Length;
+        for (var o = 0; o < output.Length; o++)
+        {
+            var value = TensorPrimitives.Dot(weights.AsSpan(o * width, width), input) + bias[o];
+            output[o] = relu && value < 0 ? 0 : value;
+        }
+    }
+}

@@ -1,0 +1,220 @@
+using System.Numerics.Tensors;
+
+namespace Avatar.A2F.Inference.LipSync;
+
+/// <summary>Training settings. Defaults make the shipped model; tests use fewer clips.</summary>
+/// <param name="Clips">Training utterances to synthesise.</param>
+/// <param name="Epochs">Passes over the data.</param>
+/// <param name="Seed">Seed of every random choice: the same settings give the same model.</param>
+public sealed record TrainingOptions(int Clips = 400, int Epochs = 12, int Seed = 20261122);
+
+/// <summary>
+/// Trains <see cref="LipSyncNetwork"/> on espeak-ng speech labelled with espeak-ng's own phoneme timings: cross-entropy
+/// over visemes, Adam, minibatches. Audio is augmented (gain, noise, leading and trailing silence) so the model does not
+/// learn espeak's exact level or its silence.
+/// </summary>
+public static class LipSyncTrainer
+{
+    private const int BatchSize = 128;
+    private const float LearningRate = 2e-3f;
+
+    /// <summary>Trains a network; <paramref name="log"/> receives progress lines.</summary>
+    public static LipSyncNetwork Train(TrainingOptions options, Action<string>? log = null)
+    {
+        log ??= _ => { };
+        var random = new Random(options.Seed);
+        var clips = new List<(List<float[]> Frames, byte[] Labels)>();
+        foreach (var clip in SpeechCorpus.Training(options.Clips, options.Seed))
+        {
+            clips.Add(Augment(clip, random));
+        }
+        var network = new LipSyncNetwork();
+        Normalise(network, clips);
+        Initialise(network, random);
+        var rows = clips.SelectMany((c, i) => Enumerable.Range(0, c.Frames.Count).Select(f => (Clip: i, Frame: f))).ToArray();
+        log($"training on {clips.Count} clips, {rows.Length} frames ({rows.Length / 100.0 / 60:0.0} min of speech)");
+
+        var adam = new Adam(network);
+        var input = new float[LipSyncNetwork.InputSize];
+        var h1 = new float[LipSyncNetwork.Hidden];
+        var h2 = new float[LipSyncNetwork.Hidden];
+        var p = new float[LipSyncNetwork.Outputs];
+        var g = new Gradients();
+        for (var epoch = 1; epoch <= options.Epochs; epoch++)
+        {
+            random.Shuffle(rows);
+            double loss = 0;
+            var correct = 0;
+            for (var start = 0; start < rows.Length; start += BatchSize)
+            {
+                g.Clear();
+                var end = Math.Min(start + BatchSize, rows.Length);
+                for (var r = start; r < end; r++)
+                {
+                    var (clip, frame) = rows[r];
+                    var label = clips[clip].Labels[frame];
+                    network.BuildInput(clips[clip].Frames, frame, input);
+                    network.Forward(input, h1, h2, p);
+                    loss -= Math.Log(Math.Max(p[label], 1e-9f));
+                    correct += TensorPrimitives.IndexOfMax(p) == label ? 1 : 0;
+                    Backward(network, g, input, h1, h2, p, label);
+                }
+                adam.Step(g, 1f / (end - start));
+            }
+            log($"epoch {epoch}: loss {loss / rows.Length:0.000}, frame accuracy {100.0 * correct / rows.Length:0.0}%");
+            adam.LearningRate *= 0.85f;
+        }
+        return network;
+    }
+
+    private static (List<float[]>, byte[]) Augment(LabelledClip clip, Random random)
+    {
+        var lead = random.Next(0, 4800);   // up to 300 ms of silence before
+        var trail = random.Next(0, 4800);  // and after
+        var gain = MathF.Pow(10, (float)((random.NextDouble() * 30) - 20) / 20); // -20 .. +10 dB
+        var noise = MathF.Pow(10, (float)((random.NextDouble() * 30) - 75) / 20); // -75 .. -45 dBFS
+        var samples = new float[lead + clip.Samples.Length + trail];
+        for (var i = 0; i < samples.Length; i++)
+        {
+            var speech = i >= lead && i < lead + clip.Samples.Length ? clip.Samples[i - lead] * gain : 0;
+            samples[i] = Math.Clamp(speech + (noise * (float)((random.NextDouble() * 2) - 1)), -1, 1);
+        }
+        var frames = LogMelSpectrogram.Compute(samples);
+        var labels = new byte[frames.Count];
+        for (var f = 0; f < frames.Count; f++)
+        {
+            var seconds = (f * 0.01) - (lead / 16000.0);
+            labels[f] = (byte)(seconds < 0 ? Viseme.Sil : clip.ClassAt(seconds).Viseme);
+        }
+        return (frames, labels);
+    }
+
+    private static void Normalise(LipSyncNetwork network, List<(List<float[]> Frames, byte[] Labels)> clips)
+    {
+        var bands = LogMelSpectrogram.Bands;
+        var sum = new double[bands];
+        var squares = new double[bands];
+        long count = 0;
+        foreach (var frame in clips.SelectMany(c => c.Frames))
+        {
+            for (var b = 0; b < bands; b++)
+            {
+                sum[b] += frame[b];
+                squares[b] += frame[b] * frame[b];
+            }
+            count++;
+        }
+        for (var b = 0; b < bands; b++)
+        {
+            var mean = sum[b] / count;
+            network.Mean[b] = (float)mean;
+            network.Std[b] = (float)Math.Sqrt(Math.Max((squares[b] / count) - (mean * mean), 1e-6));
+        }
+    }
+
+    private static void Initialise(LipSyncNetwork network, Random random)
+    {
+        // He initialisation for the ReLU layers, Xavier for the output layer.
+        static void Fill(float[] weights, int fanIn, double scale, Random random)
+        {
+            var std = Math.Sqrt(scale / fanIn);
+            for (var i = 0; i < weights.Length; i++)
+            {
+                // Box-Muller: a normal sample from two uniform ones.
+                var u = 1 - random.NextDouble();
+                weights[i] = (float)(std * Math.Sqrt(-2 * Math.Log(u)) * Math.Cos(2 * Math.PI * random.NextDouble()));
+            }
+        }
+        Fill(network.W1, LipSyncNetwork.InputSize, 2, random);
+        Fill(network.W2, LipSyncNetwork.Hidden, 2, random);
+        Fill(network.W3, LipSyncNetwork.Hidden, 1, random);
+    }
+
+    private static void Backward(LipSyncNetwork n, Gradients g, float[] x, float[] h1, float[] h2, float[] p, int label)
+    {
+        Span<float> dz = stackalloc float[LipSyncNetwork.Outputs];
+        Span<float> dh2 = stackalloc float[LipSyncNetwork.Hidden];
+        Span<float> dh1 = stackalloc float[LipSyncNetwork.Hidden];
+        p.CopyTo(dz);
+        dz[label] -= 1;
+        dh2.Clear();
+        dh1.Clear();
+        for (var o = 0; o < LipSyncNetwork.Outputs; o++)
+        {
+            g.B3[o] += dz[o];
+            TensorPrimitives.MultiplyAdd(h2, dz[o], g.W3.AsSpan(o * LipSyncNetwork.Hidden, LipSyncNetwork.Hidden), g.W3.AsSpan(o * LipSyncNetwork.Hidden, LipSyncNetwork.Hidden));
+            TensorPrimitives.MultiplyAdd(n.W3.AsSpan(o * LipSyncNetwork.Hidden, LipSyncNetwork.Hidden), dz[o], dh2, dh2);
+        }
+        for (var j = 0; j < LipSyncNetwork.Hidden; j++)
+        {
+            if (h2[j] <= 0)
+            {
+                continue;
+            }
+            g.B2[j] += dh2[j];
+            TensorPrimitives.MultiplyAdd(h1, dh2[j], g.W2.AsSpan(j * LipSyncNetwork.Hidden, LipSyncNetwork.Hidden), g.W2.AsSpan(j * LipSyncNetwork.Hidden, LipSyncNetwork.Hidden));
+            TensorPrimitives.MultiplyAdd(n.W2.AsSpan(j * LipSyncNetwork.Hidden, LipSyncNetwork.Hidden), dh2[j], dh1, dh1);
+        }
+        for (var j = 0; j < LipSyncNetwork.Hidden; j++)
+        {
+            if (h1[j] <= 0)
+            {
+                continue;
+            }
+            g.B1[j] += dh1[j];
+            var row = g.W1.AsSpan(j * LipSyncNetwork.InputSize, LipSyncNetwork.InputSize);
+            TensorPrimitives.MultiplyAdd(x, dh1[j], row, row);
+        }
+    }
+
+    private sealed class Gradients
+    {
+        public float[] W1 { get; } = new float[LipSyncNetwork.Hidden * LipSyncNetwork.InputSize];
+        public float[] B1 { get; } = new float[LipSyncNetwork.Hidden];
+        public float[] W2 { get; } = new float[LipSyncNetwork.Hidden * LipSyncNetwork.Hidden];
+        public float[] B2 { get; } = new float[LipSyncNetwork.Hidden];
+        public float[] W3 { get; } = new float[LipSyncNetwork.Outputs * LipSyncNetwork.Hidden];
+        public float[] B3 { get; } = new float[LipSyncNetwork.Outputs];
+
+        public float[][] All => [W1, B1, W2, B2, W3, B3];
+
+        public void Clear()
+        {
+            foreach (var array in All)
+            {
+                Array.Clear(array);
+            }
+        }
+    }
+
+    private sealed class Adam(LipSyncNetwork network)
+    {
+        private const float Beta1 = 0.9f;
+        private const float Beta2 = 0.999f;
+        private readonly float[][] _parameters = [network.W1, network.B1, network.W2, network.B2, network.W3, network.B3];
+        private readonly float[][] _m = [.. new[] { network.W1, network.B1, network.W2, network.B2, network.W3, network.B3 }.Select(a => new float[a.Length])];
+        private readonly float[][] _v = [.. new[] { network.W1, network.B1, network.W2, network.B2, network.W3, network.B3 }.Select(a => new float[a.Length])];
+        private int _t;
+
+        public float LearningRate { get; set; } = LipSyncTrainer.LearningRate;
+
+        public void Step(Gradients gradients, float scale)
+        {
+            _t++;
+            var correction1 = 1 - MathF.Pow(Beta1, _t);
+            var correction2 = 1 - MathF.Pow(Beta2, _t);
+            var all = gradients.All;
+            for (var a = 0; a < _parameters.Length; a++)
+            {
+                var (w, grad, m, v) = (_parameters[a], all[a], _m[a], _v[a]);
+                for (var i = 0; i < w.Length; i++)
+                {
+                    var gi = grad[i] * scale;
+                    m[i] = (Beta1 * m[i]) + ((1 - Beta1) * gi);
+                    v[i] = (Beta2 * v[i]) + ((1 - Beta2) * gi * gi);
+                    w[i] -= LearningRate * (m[i] / correction1) / (MathF.Sqrt(v[i] / correction2) + 1e-8f);
+                }
+            }
+        }
+    }
+}

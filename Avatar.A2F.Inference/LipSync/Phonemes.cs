@@ -1,0 +1,81 @@
+namespace Avatar.A2F.Inference.LipSync;
+
+/// <summary>How a phoneme rounds the lips, for the rounding metric.</summary>
+public enum Rounding
+{
+    /// <summary>Neither (consonants, neutral vowels).</summary>
+    None,
+    /// <summary>Rounded vowels: goose, foot, goat, thought, choice.</summary>
+    Rounded,
+    /// <summary>Spread vowels: fleece, kit, face, dress.</summary>
+    Spread,
+}
+
+/// <summary>What a phoneme looks like: its viseme, how open the jaw is (0 closed .. 1 wide open), its rounding.</summary>
+/// <param name="Viseme">The viseme class the model learns.</param>
+/// <param name="Openness">Reference jaw openness for the metric.</param>
+/// <param name="Rounding">Lip rounding class.</param>
+/// <param name="IsBilabial">p, b, m: the lips must close.</param>
+public readonly record struct PhonemeClass(Viseme Viseme, float Openness, Rounding Rounding = Rounding.None, bool IsBilabial = false)
+{
+    /// <summary>Open vowels, the other side of the closure metric.</summary>
+    public bool IsOpenVowel => Viseme == Viseme.AA || (Viseme == Viseme.OH && Openness >= .7f);
+
+    /// <summary>A pause.</summary>
+    public bool IsSilence => Viseme == Viseme.Sil;
+}
+
+/// <summary>Classifies espeak-ng's English phoneme mnemonics (as reported by its phoneme events).</summary>
+public static class Phonemes
+{
+    private static readonly Dictionary<string, PhonemeClass> s_table = new(StringComparer.Ordinal)
+    {
+        // Bilabials: lips closed.
+        ["p"] = new(Viseme.PP, 0, IsBilabial: true), ["b"] = new(Viseme.PP, 0, IsBilabial: true), ["m"] = new(Viseme.PP, 0, IsBilabial: true),
+        ["f"] = new(Viseme.FF, .1f), ["v"] = new(Viseme.FF, .1f),
+        ["T"] = new(Viseme.TH, .2f), ["D"] = new(Viseme.TH, .2f),
+        ["t"] = new(Viseme.DD, .2f), ["d"] = new(Viseme.DD, .2f), ["t#"] = new(Viseme.DD, .2f), ["d#"] = new(Viseme.DD, .2f), ["?"] = new(Viseme.DD, .2f),
+        ["k"] = new(Viseme.KK, .3f), ["g"] = new(Viseme.KK, .3f), ["N"] = new(Viseme.KK, .25f), ["x"] = new(Viseme.KK, .3f),
+        ["S"] = new(Viseme.CH, .2f), ["Z"] = new(Viseme.CH, .2f), ["tS"] = new(Viseme.CH, .2f), ["dZ"] = new(Viseme.CH, .2f),
+        ["s"] = new(Viseme.SS, .15f), ["z"] = new(Viseme.SS, .15f),
+        ["n"] = new(Viseme.NN, .15f), ["l"] = new(Viseme.NN, .25f), ["n-"] = new(Viseme.NN, .15f), ["l-"] = new(Viseme.NN, .25f), ["@L"] = new(Viseme.NN, .3f),
+        ["r"] = new(Viseme.RR, .25f), ["r-"] = new(Viseme.RR, .25f), ["3"] = new(Viseme.RR, .35f), ["3:"] = new(Viseme.RR, .4f), ["@r"] = new(Viseme.RR, .35f),
+        ["w"] = new(Viseme.OU, .15f, Rounding.Rounded), ["j"] = new(Viseme.IH, .2f), ["h"] = new(Viseme.E, .4f),
+        // Open vowels.
+        ["a"] = new(Viseme.AA, .9f), ["aa"] = new(Viseme.AA, 1f), ["A:"] = new(Viseme.AA, 1f), ["A@"] = new(Viseme.AA, .9f), ["a#"] = new(Viseme.AA, .8f),
+        ["aI"] = new(Viseme.AA, .9f), ["aU"] = new(Viseme.AA, .9f), ["aI@"] = new(Viseme.AA, .9f), ["aU@"] = new(Viseme.AA, .9f),
+        // Mid vowels.
+        ["V"] = new(Viseme.E, .75f), ["E"] = new(Viseme.E, .65f, Rounding.Spread), ["e"] = new(Viseme.E, .6f, Rounding.Spread),
+        ["e@"] = new(Viseme.E, .65f), ["eI"] = new(Viseme.E, .55f, Rounding.Spread),
+        ["@"] = new(Viseme.E, .45f), ["@2"] = new(Viseme.E, .45f), ["@5"] = new(Viseme.E, .45f),
+        // Close front vowels.
+        ["I"] = new(Viseme.IH, .3f, Rounding.Spread), ["i"] = new(Viseme.IH, .3f, Rounding.Spread), ["i:"] = new(Viseme.IH, .25f, Rounding.Spread),
+        ["I2"] = new(Viseme.IH, .3f, Rounding.Spread), ["I#"] = new(Viseme.IH, .3f, Rounding.Spread), ["i@"] = new(Viseme.IH, .35f), ["i@3"] = new(Viseme.IH, .35f),
+        // Rounded vowels.
+        ["0"] = new(Viseme.OH, .8f, Rounding.Rounded), ["O:"] = new(Viseme.OH, .7f, Rounding.Rounded), ["O@"] = new(Viseme.OH, .7f, Rounding.Rounded),
+        ["o@"] = new(Viseme.OH, .65f, Rounding.Rounded), ["oU"] = new(Viseme.OH, .55f, Rounding.Rounded), ["OI"] = new(Viseme.OH, .65f, Rounding.Rounded),
+        ["U"] = new(Viseme.OU, .3f, Rounding.Rounded), ["u:"] = new(Viseme.OU, .3f, Rounding.Rounded), ["U@"] = new(Viseme.OU, .35f, Rounding.Rounded),
+    };
+
+    /// <summary>The class of an espeak-ng phoneme mnemonic; unknown names fall back on their first letter.</summary>
+    public static PhonemeClass Classify(string name)
+    {
+        if (name.Length == 0 || name[0] == '_' || name is ";" or "|" or "||" or "'" or ",")
+        {
+            return new(Viseme.Sil, 0);
+        }
+        if (s_table.TryGetValue(name, out var known))
+        {
+            return known;
+        }
+        // Variants carry suffixes ("a2", "i;", "@3"): try shorter prefixes.
+        for (var length = name.Length - 1; length > 0; length--)
+        {
+            if (s_table.TryGetValue(name[..length], out var prefix))
+            {
+                return prefix;
+            }
+        }
+        return new(Viseme.E, .4f);
+    }
+}

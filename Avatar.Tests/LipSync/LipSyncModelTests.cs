@@ -1,0 +1,66 @@
+using Avatar.A2F.Inference.LipSync;
+using Avatar.Espeak;
+
+namespace Avatar.Tests.LipSync;
+
+public sealed class LipSyncModelTests
+{
+    [Fact]
+    public void EspeakReportsPhonemesInOrderWithinTheClip()
+    {
+        var clip = EspeakSynthesizer.Synthesize("Papa bought a map.", new SpeechOptions("en-us", 175));
+
+        Assert.Equal(22050, clip.SampleRate);
+        Assert.Equal(["p", "A:", "p", "@"], clip.Phonemes.Take(4).Select(p => p.Name));
+        Assert.True(clip.Phonemes.Zip(clip.Phonemes.Skip(1)).All(p => p.First.Start <= p.Second.Start));
+        Assert.True(clip.Phonemes[^1].Start < clip.Duration);
+    }
+
+    [Fact]
+    public void AnUnknownVoiceIsAClearError()
+    {
+        var error = Assert.Throws<EspeakException>(() => EspeakSynthesizer.Synthesize("hello", new SpeechOptions("xx-nowhere")));
+
+        Assert.Contains("xx-nowhere", error.Message);
+    }
+
+    [Theory]
+    [InlineData("p", Viseme.PP)]
+    [InlineData("m", Viseme.PP)]
+    [InlineData("A:", Viseme.AA)]
+    [InlineData("u:", Viseme.OU)]
+    [InlineData("_:", Viseme.Sil)]
+    [InlineData("i:", Viseme.IH)]
+    [InlineData("a2", Viseme.AA)]
+    public void EspeakPhonemesMapToTheirVisemes(string phoneme, Viseme viseme) =>
+        Assert.Equal(viseme, Phonemes.Classify(phoneme).Viseme);
+
+    [Fact]
+    public void AStreamProducesThirtyFramesPerSecondOfAudioStampedAtKOverThirty()
+    {
+        var clip = SpeechCorpus.Speak("Hello world.", new SpeechOptions("en-us"));
+        var stream = new LipSyncStream(new LipSyncNetwork(), 16000);
+        var frames = new List<BlendFrame>();
+
+        stream.Push(clip.Samples, frames);
+        stream.Complete(frames);
+
+        Assert.Equal((int)Math.Ceiling(clip.Samples.Length / 16000.0 * 30), frames.Count);
+        Assert.All(frames.Select((f, k) => (f, k)), p => Assert.Equal(p.k / 30.0, p.f.TimeCode, 9));
+        Assert.All(frames, f => Assert.Equal(68, f.Weights.Length));
+    }
+
+    [Fact]
+    public void ABrieflyTrainedModelAlreadyBeatsTheLoudnessBaselineOnHeldOutSpeech()
+    {
+        var network = LipSyncTrainer.Train(new TrainingOptions(Clips: 40, Epochs: 3));
+        var evaluation = SpeechCorpus.Evaluation(sentences: 4).ToList();
+
+        var model = LipSyncEvaluator.Evaluate(network, evaluation);
+        var loudness = LipSyncEvaluator.EvaluateLoudnessBaseline(evaluation);
+
+        Assert.True(model.JawCorrelation > loudness.JawCorrelation, $"{model} vs {loudness}");
+        Assert.True(model.ClosureRatio < loudness.ClosureRatio, $"{model} vs {loudness}");
+        Assert.True(model.RoundingRatio > 1.5, model.ToString());
+    }
+}
