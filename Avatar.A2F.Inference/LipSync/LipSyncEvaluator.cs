@@ -39,7 +39,7 @@ public static class LipSyncEvaluator
     private static readonly int s_funnel = BlendShapes.IndexOf("MouthFunnel");
     private static readonly int s_pucker = BlendShapes.IndexOf("MouthPucker");
 
-    /// <summary>Runs the network over every clip, streamed in 35 ms chunks as clients send them, and scores it.</summary>
+    /// <summary>Runs the network over every clip, streamed in 35 ms chunks as clients send them, and scores the output.</summary>
     public static LipSyncScore Evaluate(LipSyncNetwork network, IReadOnlyList<LabelledClip> clips) =>
         Score("lip-sync model", clips, clip =>
         {
@@ -50,6 +50,9 @@ public static class LipSyncEvaluator
                 stream.Push(clip.Samples.AsSpan(offset, Math.Min(560, clip.Samples.Length - offset)), frames);
             }
             stream.Complete(frames);
+            // The service's own post-processing at its defaults (smoothing included), so the score is what clients see.
+            var post = new Animation.AnimationPostProcessor(new Animation.AnimationSettings());
+            frames.ForEach(post.Apply);
             return frames.Select(f => ((double)f.Weights[BlendShapes.JawOpen], (double)(f.Weights[s_funnel] + f.Weights[s_pucker]))).ToList();
         });
 

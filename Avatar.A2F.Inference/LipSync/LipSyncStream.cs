@@ -7,7 +7,7 @@ public sealed record BlendFrame(double TimeCode, float[] Weights);
 
 /// <summary>
 /// Audio in, 30 FPS blend shape frames out, for one stream: resampling to 16 kHz, log-mel features, the network's viseme
-/// probabilities per 10 ms, sampled at t = k / 30, blended through the viseme table and smoothed. Frames come out as soon
+/// probabilities per 10 ms, sampled at t = k / 30, blended through the viseme table. Frames come out as soon
 /// as the audio they need (about 60 ms past their time code) has arrived.
 /// </summary>
 public sealed class LipSyncStream
@@ -30,8 +30,9 @@ public sealed class LipSyncStream
     /// <summary>Creates a stream for audio at <paramref name="sampleRate"/>.</summary>
     /// <param name="network">The model.</param>
     /// <param name="sampleRate">Input rate, 16 to 144 kHz.</param>
-    /// <param name="smoothingSeconds">Time constant of the output low-pass (coarticulation); 0 turns it off.</param>
-    public LipSyncStream(LipSyncNetwork network, int sampleRate, double smoothingSeconds = 0.03)
+    /// <param name="smoothingSeconds">Time constant of an output low-pass; 0 (the default) leaves smoothing to the
+    /// <see cref="Animation.AnimationPostProcessor"/>, which takes it from the client's face parameters.</param>
+    public LipSyncStream(LipSyncNetwork network, int sampleRate, double smoothingSeconds = 0)
     {
         _network = network;
         _resampler = new AudioResampler(sampleRate, LogMelSpectrogram.SampleRate);
