@@ -1,90 +1,142 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 
 namespace Avatar.Tests.Hosting;
 
-/// <summary>The AppHost as a user runs it: a process of its own, stopped with SIGTERM.</summary>
+/// <summary>The AppHost as a user runs it: a process of its own, stopped with SIGTERM, or killed outright.</summary>
 public sealed class AppHostProcessTests
 {
     [Fact]
-    public async Task SigtermStopsTheWholeTopologyWithinSecondsAndLeavesNoProcessBehind()
+    public async Task SigtermStopsEverythingWithinSecondsAndAKilledAppHostsLeftoversAreStoppedByTheNextRun()
     {
-        var marker = Guid.NewGuid().ToString("N");
-        var state = Path.Combine(Path.GetTempPath(), "avatar-tests", "apphost-" + marker[..8]);
+        var state = Path.Combine(Path.GetTempPath(), "avatar-tests", "apphost-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(state);
         File.SetUnixFileMode(state, (UnixFileMode)0x1ED);
-        var info = new ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { new Projects.Avatar_AppHost().AssemblyPath, $"--Avatar:StateDirectory={state}", "--Avatar:RandomizePorts=true" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment = { ["AVATAR_TEST_MARKER"] = marker },
-        };
-        using var appHost = Process.Start(info)!;
-        var output = new StringBuilder();
-        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        appHost.OutputDataReceived += (_, e) =>
-        {
-            lock (output) { output.AppendLine(e.Data); }
-            if (e.Data?.StartsWith("Avatar is running", StringComparison.Ordinal) == true) { running.TrySetResult(); }
-        };
-        appHost.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        appHost.BeginOutputReadLine();
-        appHost.BeginErrorReadLine();
+        await using var killed = await RunningAppHost.StartAsync(state);
+        await using var next = new RunningAppHost(state);
         try
         {
-            await running.Task.WaitAsync(TimeSpan.FromSeconds(180));
-            Assert.True(ProcessesMarkedWith(marker).Count >= 9, "every resource should be running: " + Snapshot(output));
+            Signal(killed.Process.Id, "KILL");
+            await killed.Process.WaitForExitAsync();
+            Assert.NotEmpty(killed.MarkedProcesses()); // nothing could stop them: the AppHost died at once
 
-            using (var kill = Process.Start("kill", ["-TERM", appHost.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) { await kill.WaitForExitAsync(); }
-            await appHost.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
+            await next.StartAndWaitAsync();
+            Assert.Empty(killed.MarkedProcesses());
 
-            Assert.Equal(0, appHost.ExitCode);
-            Assert.Empty(ProcessesMarkedWith(marker));
+            Signal(next.Process.Id, "TERM");
+            await next.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
+            Assert.Equal(0, next.Process.ExitCode);
+            Assert.Empty(next.MarkedProcesses());
         }
         finally
         {
-            if (!appHost.HasExited)
-            {
-                appHost.Kill(entireProcessTree: true);
-            }
-            foreach (var pid in ProcessesMarkedWith(marker))
-            {
-                try { Process.GetProcessById(pid).Kill(); } catch (ArgumentException) { }
-            }
             Directory.Delete(state, recursive: true);
         }
     }
 
-    private static string Snapshot(StringBuilder output)
+    private static void Signal(int pid, string signal)
     {
-        lock (output) { return output.ToString(); }
+        using var kill = Process.Start("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
     }
 
-    /// <summary>Every process that inherited the marker: the AppHost's children and all of theirs.</summary>
-    private static List<int> ProcessesMarkedWith(string marker)
+    /// <summary>An AppHost process whose every descendant inherits a marker variable, so they can be found in /proc.</summary>
+    private sealed class RunningAppHost(string state) : IAsyncDisposable
     {
-        var needle = Encoding.ASCII.GetBytes("AVATAR_TEST_MARKER=" + marker);
-        var pids = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        private readonly string _marker = "AVATAR_TEST_MARKER=" + Guid.NewGuid().ToString("N");
+        private readonly StringBuilder _output = new();
+        private readonly TaskCompletionSource _running = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Process Process { get; private set; } = null!;
+
+        public static async Task<RunningAppHost> StartAsync(string state)
         {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            var host = new RunningAppHost(state);
+            await host.StartAndWaitAsync();
+            return host;
+        }
+
+        public async Task StartAndWaitAsync()
+        {
+            var info = new ProcessStartInfo("dotnet")
             {
-                continue;
-            }
+                ArgumentList = { new Projects.Avatar_AppHost().AssemblyPath, $"--Avatar:StateDirectory={state}", "--Avatar:RandomizePorts=true" },
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            info.Environment[_marker.Split('=')[0]] = _marker.Split('=')[1];
+            Process = Process.Start(info)!;
+            Process.OutputDataReceived += (_, e) => Record(e.Data);
+            Process.ErrorDataReceived += (_, e) => Record(e.Data);
+            Process.BeginOutputReadLine();
+            Process.BeginErrorReadLine();
             try
             {
-                if (File.ReadAllBytes(Path.Combine(dir, "environ")).AsSpan().IndexOf(needle) >= 0)
+                await _running.Task.WaitAsync(TimeSpan.FromSeconds(180));
+            }
+            catch (TimeoutException)
+            {
+                lock (_output)
                 {
-                    pids.Add(pid);
+                    Assert.Fail("the AppHost did not report every resource running:\n" + _output);
                 }
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            Assert.True(MarkedProcesses().Count >= 9, "every resource should have a process");
+        }
+
+        private void Record(string? line)
+        {
+            lock (_output)
             {
-                // Gone, or not ours to read.
+                _output.AppendLine(line);
+            }
+            if (line?.StartsWith("Avatar is running", StringComparison.Ordinal) == true)
+            {
+                _running.TrySetResult();
             }
         }
-        pids.Remove(Environment.ProcessId);
-        return pids;
+
+        /// <summary>Every live process that inherited the marker: the AppHost's children and all of theirs.</summary>
+        public List<int> MarkedProcesses()
+        {
+            var needle = Encoding.ASCII.GetBytes(_marker);
+            var pids = new List<int>();
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId || (Process is { HasExited: false } && pid == Process.Id))
+                {
+                    continue;
+                }
+                try
+                {
+                    if (File.ReadAllBytes(Path.Combine(dir, "environ")).AsSpan().IndexOf(needle) >= 0 && !IsZombie(dir))
+                    {
+                        pids.Add(pid);
+                    }
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // Gone, or not ours to read.
+                }
+            }
+            return pids;
+        }
+
+        private static bool IsZombie(string dir) => File.ReadAllText(Path.Combine(dir, "stat")).Split(") ")[1].StartsWith('Z');
+
+        public ValueTask DisposeAsync()
+        {
+            if (Process is { HasExited: false })
+            {
+                Process.Kill(entireProcessTree: true);
+            }
+            foreach (var pid in MarkedProcesses())
+            {
+                Signal(pid, "KILL");
+            }
+            Process?.Dispose();
+            return ValueTask.CompletedTask;
+        }
     }
 }

@@ -22,7 +22,7 @@ internal enum RestartPolicy
 /// unexpected exit, stopped with a signal and then, after a grace period, killed with all its descendants.
 /// </summary>
 internal sealed class ManagedProcess(string resource, string name, Func<ProcessSpec> spec, RestartPolicy policy, ConsoleLogs logs,
-    Action changed, TimeProvider time)
+    Action changed, TimeProvider time, ProcessRegistry registry)
 {
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan s_stableAfter = TimeSpan.FromSeconds(30);
@@ -124,6 +124,7 @@ internal sealed class ManagedProcess(string resource, string name, Func<ProcessS
         process.Start();
         _process = process;
         Pid = process.Id;
+        registry.Add(process.Id, s.StopSignal);
         if (s.StandardInput is not null)
         {
             await process.StandardInput.WriteAsync(s.StandardInput).ConfigureAwait(false);
@@ -134,6 +135,7 @@ internal sealed class ManagedProcess(string resource, string name, Func<ProcessS
         var stderr = PumpAsync(process.StandardError, isError: true);
         await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
         await Task.WhenAll(stdout, stderr).ConfigureAwait(false);
+        registry.Remove(process.Id);
         _process = null;
         Pid = null;
         Healthy = false;

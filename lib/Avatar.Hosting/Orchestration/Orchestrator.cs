@@ -36,6 +36,7 @@ internal sealed class Orchestrator
 
     public void Start()
     {
+        _context.Processes.StopLeftovers();
         AllocatePorts();
         foreach (var runner in _runners.Values)
         {

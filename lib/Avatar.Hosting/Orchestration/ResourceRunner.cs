@@ -6,6 +6,8 @@ namespace Avatar.Hosting.Orchestration;
 internal sealed class OrchestratorContext(DistributedApplicationOptions options, ResourceNotificationService notifications, ConsoleLogs logs,
     TimeProvider time)
 {
+    public ProcessRegistry Processes { get; } = new(options.StateDirectory!, logs);
+
     public DistributedApplicationOptions Options { get; } = options;
     public ResourceNotificationService Notifications { get; } = notifications;
     public ConsoleLogs Logs { get; } = logs;
@@ -136,7 +138,7 @@ internal abstract class ProcessRunner(Resource resource, OrchestratorContext con
             {
                 var replica = i;
                 var name = count == 1 ? Resource.Name : $"{Resource.Name}-{i}";
-                _processes.Add(new ManagedProcess(Resource.Name, name, () => CreateSpec(replica), RestartPolicy, Context.Logs, PublishProcesses, Context.Time));
+                _processes.Add(new ManagedProcess(Resource.Name, name, () => CreateSpec(replica), RestartPolicy, Context.Logs, PublishProcesses, Context.Time, Context.Processes));
             }
         }
         StartProxy();
