@@ -39,22 +39,34 @@ public static class LipSyncEvaluator
     private static readonly int s_funnel = BlendShapes.IndexOf("MouthFunnel");
     private static readonly int s_pucker = BlendShapes.IndexOf("MouthPucker");
 
-    /// <summary>Runs the network over every clip, streamed in 35 ms chunks as clients send them, and scores the output.</summary>
-    public static LipSyncScore Evaluate(LipSyncNetwork network, IReadOnlyList<LabelledClip> clips) =>
-        Score("lip-sync model", clips, clip =>
+    /// <summary>Runs the model over every clip, streamed in 35 ms chunks as clients send them, and scores the output.</summary>
+    public static LipSyncScore Evaluate(IVisemeModel model, IReadOnlyList<LabelledClip> clips, string system = "lip-sync model")
+    {
+        var batching = new BatchingVisemeModel(model);
+        try
         {
-            var stream = new LipSyncStream(network, LogMelSpectrogram.SampleRate);
-            var frames = new List<BlendFrame>();
-            for (var offset = 0; offset < clip.Samples.Length; offset += 560)
-            {
-                stream.Push(clip.Samples.AsSpan(offset, Math.Min(560, clip.Samples.Length - offset)), frames);
-            }
-            stream.Complete(frames);
-            // The service's own post-processing at its defaults (smoothing included), so the score is what clients see.
-            var post = new Animation.AnimationPostProcessor(new Animation.AnimationSettings());
-            frames.ForEach(post.Apply);
-            return frames.Select(f => ((double)f.Weights[BlendShapes.JawOpen], (double)(f.Weights[s_funnel] + f.Weights[s_pucker]))).ToList();
-        });
+            return Score(system, clips, clip => RunAsync(batching, clip).AsTask().GetAwaiter().GetResult());
+        }
+        finally
+        {
+            batching.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private static async ValueTask<List<(double, double)>> RunAsync(BatchingVisemeModel model, LabelledClip clip)
+    {
+        var stream = new LipSyncStream(model, LogMelSpectrogram.SampleRate);
+        var frames = new List<BlendFrame>();
+        for (var offset = 0; offset < clip.Samples.Length; offset += 560)
+        {
+            await stream.PushAsync(clip.Samples.AsMemory(offset, Math.Min(560, clip.Samples.Length - offset)), frames);
+        }
+        await stream.CompleteAsync(frames);
+        // The service's own post-processing at its defaults (smoothing included), so the score is what clients see.
+        var post = new Animation.AnimationPostProcessor(new Animation.AnimationSettings());
+        frames.ForEach(post.Apply);
+        return [.. frames.Select(f => ((double)f.Weights[BlendShapes.JawOpen], (double)(f.Weights[s_funnel] + f.Weights[s_pucker])))];
+    }
 
     /// <summary>
     /// The loudness-only peer LIPSYNC.md warns about: RMS over a 25 ms window mapped to JawOpen, no lip shapes at all.

@@ -7,7 +7,7 @@ namespace Avatar.A2F.Inference.LipSync;
 /// future) to viseme probabilities, one prediction per 10 ms feature frame. Small on purpose: it runs batched over
 /// hundreds of streams, and its 40 ms look-ahead keeps the face close to the voice.
 /// </summary>
-public sealed class LipSyncNetwork
+public sealed class LipSyncNetwork : IVisemeModel
 {
     /// <summary>Feature frames of the past in the window.</summary>
     public const int Past = 6;
@@ -40,26 +40,26 @@ public sealed class LipSyncNetwork
     public float[] B3 { get; } = new float[Outputs];
 
     /// <summary>
-    /// Fills <paramref name="row"/> with the normalised window around frame <paramref name="center"/>; frames past either
-    /// end repeat the edge frame (a stream's first and last frames see no future or past yet).
+    /// Fills <paramref name="row"/> with the raw window of log-mel frames around frame <paramref name="center"/>; frames past
+    /// either end repeat the edge frame (a stream's first frames have no past yet). Normalisation is part of the model.
     /// </summary>
-    public void BuildInput(IReadOnlyList<float[]> frames, int center, Span<float> row)
+    public static void BuildInput(IReadOnlyList<float[]> frames, int center, Span<float> row)
     {
         for (var c = 0; c < Context; c++)
         {
-            var frame = frames[Math.Clamp(center - Past + c, 0, frames.Count - 1)];
-            var target = row.Slice(c * LogMelSpectrogram.Bands, LogMelSpectrogram.Bands);
-            for (var b = 0; b < LogMelSpectrogram.Bands; b++)
-            {
-                target[b] = (frame[b] - Mean[b]) / Std[b];
-            }
+            frames[Math.Clamp(center - Past + c, 0, frames.Count - 1)].CopyTo(row.Slice(c * LogMelSpectrogram.Bands, LogMelSpectrogram.Bands));
         }
     }
 
     /// <summary>Viseme probabilities for one input row. Also returns the hidden activations for training.</summary>
-    public void Forward(ReadOnlySpan<float> input, Span<float> h1, Span<float> h2, Span<float> probabilities)
+    public void Forward(ReadOnlySpan<float> input, Span<float> normalised, Span<float> h1, Span<float> h2, Span<float> probabilities)
     {
-        Dense(W1, B1, input, h1, relu: true);
+        for (var i = 0; i < InputSize; i++)
+        {
+            var band = i % LogMelSpectrogram.Bands;
+            normalised[i] = (input[i] - Mean[band]) / Std[band];
+        }
+        Dense(W1, B1, normalised, h1, relu: true);
         Dense(W2, B2, h1, h2, relu: true);
         Dense(W3, B3, h2, probabilities, relu: false);
         TensorPrimitives.SoftMax(probabilities, probabilities);
@@ -68,9 +68,19 @@ public sealed class LipSyncNetwork
     /// <summary>Viseme probabilities for one input row.</summary>
     public void Predict(ReadOnlySpan<float> input, Span<float> probabilities)
     {
+        Span<float> normalised = stackalloc float[InputSize];
         Span<float> h1 = stackalloc float[Hidden];
         Span<float> h2 = stackalloc float[Hidden];
-        Forward(input, h1, h2, probabilities);
+        Forward(input, normalised, h1, h2, probabilities);
+    }
+
+    /// <inheritdoc />
+    public void Run(ReadOnlySpan<float> inputs, int rows, Span<float> probabilities)
+    {
+        for (var r = 0; r < rows; r++)
+        {
+            Predict(inputs.Slice(r * InputSize, InputSize), probabilities.Slice(r * Outputs, Outputs));
+        }
     }
 
     private static void Dense(float[] weights, float[] bias, ReadOnlySpan<float> input, Span<float> output, bool relu)

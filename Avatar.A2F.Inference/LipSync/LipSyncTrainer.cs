@@ -36,6 +36,7 @@ public static class LipSyncTrainer
 
         var adam = new Adam(network);
         var input = new float[LipSyncNetwork.InputSize];
+        var x = new float[LipSyncNetwork.InputSize];
         var h1 = new float[LipSyncNetwork.Hidden];
         var h2 = new float[LipSyncNetwork.Hidden];
         var p = new float[LipSyncNetwork.Outputs];
@@ -53,11 +54,11 @@ public static class LipSyncTrainer
                 {
                     var (clip, frame) = rows[r];
                     var label = clips[clip].Labels[frame];
-                    network.BuildInput(clips[clip].Frames, frame, input);
-                    network.Forward(input, h1, h2, p);
+                    LipSyncNetwork.BuildInput(clips[clip].Frames, frame, input);
+                    network.Forward(input, x, h1, h2, p);
                     loss -= Math.Log(Math.Max(p[label], 1e-9f));
                     correct += TensorPrimitives.IndexOfMax(p) == label ? 1 : 0;
-                    Backward(network, g, input, h1, h2, p, label);
+                    Backward(network, g, x, h1, h2, p, label);
                 }
                 adam.Step(g, 1f / (end - start));
             }

@@ -36,14 +36,15 @@ public sealed class LipSyncModelTests
         Assert.Equal(viseme, Phonemes.Classify(phoneme).Viseme);
 
     [Fact]
-    public void AStreamProducesThirtyFramesPerSecondOfAudioStampedAtKOverThirty()
+    public async Task AStreamProducesThirtyFramesPerSecondOfAudioStampedAtKOverThirty()
     {
         var clip = SpeechCorpus.Speak("Hello world.", new SpeechOptions("en-us"));
-        var stream = new LipSyncStream(new LipSyncNetwork(), 16000);
+        await using var model = new BatchingVisemeModel(new LipSyncNetwork());
+        var stream = new LipSyncStream(model, 16000);
         var frames = new List<BlendFrame>();
 
-        stream.Push(clip.Samples, frames);
-        stream.Complete(frames);
+        await stream.PushAsync(clip.Samples, frames);
+        await stream.CompleteAsync(frames);
 
         Assert.Equal((int)Math.Ceiling(clip.Samples.Length / 16000.0 * 30), frames.Count);
         Assert.All(frames.Select((f, k) => (f, k)), p => Assert.Equal(p.k / 30.0, p.f.TimeCode, 9));
