@@ -136,35 +136,46 @@ public static class LipSyncTrainer
         Span<float> dz = stackalloc float[LipSyncNetwork.Outputs];
         Span<float> dh2 = stackalloc float[LipSyncNetwork.Hidden];
         Span<float> dh1 = stackalloc float[LipSyncNetwork.Hidden];
+        // Softmax with cross-entropy: the output delta is p - onehot(label).
         p.CopyTo(dz);
         dz[label] -= 1;
-        dh2.Clear();
-        dh1.Clear();
-        for (var o = 0; o < LipSyncNetwork.Outputs; o++)
+        DenseBackward(n.W3, g.W3, g.B3, h2, dz, dh2);
+        ReluBackward(h2, dh2);
+        DenseBackward(n.W2, g.W2, g.B2, h1, dh2, dh1);
+        ReluBackward(h1, dh1);
+        DenseBackward(n.W1, g.W1, g.B1, x, dh1, []);
+    }
+
+    /// <summary>Accumulates a dense layer's gradients and, unless it is empty, the delta of its input.</summary>
+    private static void DenseBackward(float[] weights, float[] weightGradients, float[] biasGradients, ReadOnlySpan<float> input,
+        ReadOnlySpan<float> delta, Span<float> inputDelta)
+    {
+        inputDelta.Clear();
+        var width = input.Length;
+        for (var o = 0; o < delta.Length; o++)
         {
-            g.B3[o] += dz[o];
-            TensorPrimitives.MultiplyAdd(h2, dz[o], g.W3.AsSpan(o * LipSyncNetwork.Hidden, LipSyncNetwork.Hidden), g.W3.AsSpan(o * LipSyncNetwork.Hidden, LipSyncNetwork.Hidden));
-            TensorPrimitives.MultiplyAdd(n.W3.AsSpan(o * LipSyncNetwork.Hidden, LipSyncNetwork.Hidden), dz[o], dh2, dh2);
-        }
-        for (var j = 0; j < LipSyncNetwork.Hidden; j++)
-        {
-            if (h2[j] <= 0)
+            if (delta[o] == 0)
             {
                 continue;
             }
-            g.B2[j] += dh2[j];
-            TensorPrimitives.MultiplyAdd(h1, dh2[j], g.W2.AsSpan(j * LipSyncNetwork.Hidden, LipSyncNetwork.Hidden), g.W2.AsSpan(j * LipSyncNetwork.Hidden, LipSyncNetwork.Hidden));
-            TensorPrimitives.MultiplyAdd(n.W2.AsSpan(j * LipSyncNetwork.Hidden, LipSyncNetwork.Hidden), dh2[j], dh1, dh1);
-        }
-        for (var j = 0; j < LipSyncNetwork.Hidden; j++)
-        {
-            if (h1[j] <= 0)
+            biasGradients[o] += delta[o];
+            var gradientRow = weightGradients.AsSpan(o * width, width);
+            TensorPrimitives.MultiplyAdd(input, delta[o], gradientRow, gradientRow);
+            if (!inputDelta.IsEmpty)
             {
-                continue;
+                TensorPrimitives.MultiplyAdd(weights.AsSpan(o * width, width), delta[o], inputDelta, inputDelta);
             }
-            g.B1[j] += dh1[j];
-            var row = g.W1.AsSpan(j * LipSyncNetwork.InputSize, LipSyncNetwork.InputSize);
-            TensorPrimitives.MultiplyAdd(x, dh1[j], row, row);
+        }
+    }
+
+    private static void ReluBackward(ReadOnlySpan<float> activation, Span<float> delta)
+    {
+        for (var j = 0; j < delta.Length; j++)
+        {
+            if (activation[j] <= 0)
+            {
+                delta[j] = 0;
+            }
         }
     }
 

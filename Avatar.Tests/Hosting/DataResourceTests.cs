@@ -13,11 +13,7 @@ public sealed class DataResourceTests
     [Fact]
     public async Task PostgresCreatesTheDatabaseAndAcceptsOnlyItsPassword()
     {
-        var builder = DistributedApplicationTestingBuilder.Create();
-        builder.Builder.AddPostgres("pg").AddDatabase("appdb");
-        await using var app = await builder.BuildAsync();
-        await app.StartAsync();
-        await app.ResourceNotifications.WaitForResourceHealthyAsync("appdb").WaitAsync(s_timeout);
+        await using var app = await StartPostgresAsync();
 
         var connectionString = await app.GetConnectionStringAsync("appdb");
         await using (var connection = new NpgsqlConnection(connectionString))
@@ -39,11 +35,7 @@ public sealed class DataResourceTests
     [Fact]
     public async Task PostgresKeepsItsDataAndPasswordAcrossAStopAndStart()
     {
-        var builder = DistributedApplicationTestingBuilder.Create();
-        builder.Builder.AddPostgres("pg").AddDatabase("appdb");
-        await using var app = await builder.BuildAsync();
-        await app.StartAsync();
-        await app.ResourceNotifications.WaitForResourceHealthyAsync("appdb").WaitAsync(s_timeout);
+        await using var app = await StartPostgresAsync();
         var connectionString = await app.GetConnectionStringAsync("appdb");
         await ExecuteAsync(connectionString, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('still here')");
 
@@ -70,6 +62,16 @@ public sealed class DataResourceTests
         var read = await client.GetStream().ReadAsync(buffer);
 
         Assert.StartsWith("-NOAUTH", Encoding.ASCII.GetString(buffer, 0, read));
+    }
+
+    private static async Task<DistributedApplication> StartPostgresAsync()
+    {
+        var builder = DistributedApplicationTestingBuilder.Create();
+        builder.Builder.AddPostgres("pg").AddDatabase("appdb");
+        var app = await builder.BuildAsync();
+        await app.StartAsync();
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("appdb").WaitAsync(s_timeout);
+        return app;
     }
 
     private static async Task<object?> ExecuteAsync(string? connectionString, string sql)
