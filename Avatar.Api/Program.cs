@@ -1,6 +1,29 @@
+using Avatar.Api;
+using Avatar.Api.Characters;
+using Avatar.Api.Data;
+using Avatar.Api.Sessions;
+using Avatar.Api.Users;
+
+if (args is ["migrate", ..])
+{
+    return await Migrator.RunAsync(args);
+}
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddApiServices();
 
 var app = builder.Build();
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+
 app.MapDefaultEndpoints();
+app.MapOpenApi();
+app.MapUsersApi();
+app.MapCharactersApi();
+app.MapSessionsApi();
+
 app.Run();
+return 0;

@@ -10,10 +10,11 @@ var migrations = builder.AddProject<Projects.Avatar_Api>("migrations")
     .WithArgs("migrate")
     .WithReference(db).WaitFor(db);
 
+// No cache in front of PostgreSQL: replicas see each other's writes at once (see README, "Why no cache").
 var api = builder.AddProject<Projects.Avatar_Api>("api")
     .WithHttpEndpoint(port: 4008)
-    .WithReference(db).WithReference(redis)
-    .WaitFor(db).WaitFor(redis).WaitForCompletion(migrations)
+    .WithReference(db)
+    .WaitFor(db).WaitForCompletion(migrations)
     .WithReplicas(2)
     .WithHttpHealthCheck("/health")
     .WithExternalHttpEndpoints();

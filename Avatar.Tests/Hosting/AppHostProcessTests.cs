@@ -13,10 +13,11 @@ public sealed class AppHostProcessTests
         var state = Path.Combine(Path.GetTempPath(), "avatar-tests", "apphost-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(state);
         File.SetUnixFileMode(state, (UnixFileMode)0x1ED);
-        await using var killed = await RunningAppHost.StartAsync(state);
+        await using var killed = new RunningAppHost(state);
         await using var next = new RunningAppHost(state);
         try
         {
+            await killed.StartAndWaitAsync();
             Signal(killed.Process.Id, "KILL");
             await killed.Process.WaitForExitAsync();
             Assert.NotEmpty(killed.MarkedProcesses()); // nothing could stop them: the AppHost died at once
@@ -50,13 +51,6 @@ public sealed class AppHostProcessTests
 
         public Process Process { get; private set; } = null!;
 
-        public static async Task<RunningAppHost> StartAsync(string state)
-        {
-            var host = new RunningAppHost(state);
-            await host.StartAndWaitAsync();
-            return host;
-        }
-
         public async Task StartAndWaitAsync()
         {
             var info = new ProcessStartInfo("dotnet")
@@ -82,7 +76,10 @@ public sealed class AppHostProcessTests
                     Assert.Fail("the AppHost did not report every resource running:\n" + _output);
                 }
             }
-            Assert.True(MarkedProcesses().Count >= 9, "every resource should have a process");
+            // The six service processes at least; postgres and redis-server rewrite their environment block for their
+            // process titles, so they may not show the marker (the AppHost's own registry stops them either way).
+            var count = MarkedProcesses().Count;
+            Assert.True(count >= 6, $"every service should have a process; found {count}");
         }
 
         private void Record(string? line)

@@ -27,7 +27,7 @@ public sealed class AppHostTests
 
         builder.KeepOnly("api");
 
-        Assert.Equal(["postgres-password", "postgres", "avatardb", "redis-password", "redis", "migrations", "api"],
+        Assert.Equal(["postgres-password", "postgres", "avatardb", "migrations", "api"],
             builder.Resources.Select(r => r.Name));
     }
 }

@@ -1,0 +1,34 @@
+using System.Text.Json.Serialization;
+using Avatar.Api.Data;
+using Avatar.Api.Infrastructure;
+using Microsoft.AspNetCore.Authentication;
+
+namespace Avatar.Api;
+
+/// <summary>Registration of everything the Api needs.</summary>
+public static class ApiServices
+{
+    /// <summary>Request bodies above this are refused with 413: characters and sign-ups are small.</summary>
+    public const long MaxRequestBodyBytes = 64 * 1024;
+
+    /// <summary>Adds the database, API key authentication, strict JSON, error shaping and OpenAPI.</summary>
+    public static WebApplicationBuilder AddApiServices(this WebApplicationBuilder builder)
+    {
+        builder.AddDatabase();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
+        builder.Services.AddAuthorization();
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            // An unknown field is a client mistake worth reporting, and it rules out mass assignment.
+            json.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        });
+        // Always throw on unreadable input, so ApiErrors can answer with the field at fault (not only in Development).
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddExceptionHandler<ApiErrors>();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+        builder.Services.AddOpenApi();
+        return builder;
+    }
+}

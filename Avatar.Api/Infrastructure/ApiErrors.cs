@@ -1,0 +1,54 @@
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
+
+namespace Avatar.Api.Infrastructure;
+
+/// <summary>
+/// Turns the errors a client can cause or suffer into RFC 9457 problem details: unreadable JSON (400, with the field),
+/// an oversized body (413), and an unreachable database (503, so clients retry). Anything else is a bug and is left to the
+/// default handler (500, logged).
+/// </summary>
+public sealed class ApiErrors(IProblemDetailsService problems, ILogger<ApiErrors> logger) : IExceptionHandler
+{
+    /// <inheritdoc />
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var (status, title, detail, errors) = exception switch
+        {
+            BadHttpRequestException { InnerException: JsonException json } => (400, "The request body is not valid JSON for this endpoint.", json.Message,
+                new Dictionary<string, string[]> { [FieldName(json.Path)] = [json.Message] }),
+            BadHttpRequestException { StatusCode: 413 } => (413, "The request body is too large.", exception.Message, null),
+            BadHttpRequestException bad => (bad.StatusCode, "Bad request.", bad.Message, null),
+            _ when IsDatabaseUnavailable(exception) => (503, "The database is unavailable.", "Try again shortly.", null),
+            _ => (0, "", "", (Dictionary<string, string[]>?)null),
+        };
+        if (status == 0)
+        {
+            return false;
+        }
+        if (status == 503)
+        {
+            logger.LogWarning(exception, "Database unavailable");
+            httpContext.Response.Headers.RetryAfter = "1";
+        }
+        httpContext.Response.StatusCode = status;
+        var problem = errors is null
+            ? new ProblemDetails { Status = status, Title = title, Detail = detail }
+            : new HttpValidationProblemDetails(errors) { Status = status, Title = title, Detail = detail };
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
+    }
+
+    private static bool IsDatabaseUnavailable(Exception exception) => exception switch
+    {
+        NpgsqlException { IsTransient: true } or NpgsqlException { InnerException: SocketException or IOException or TimeoutException } => true,
+        PostgresException { SqlState: "57P01" or "57P02" or "57P03" } => true, // shutting down, crash shutdown, cannot connect now
+        TimeoutException { InnerException: NpgsqlException } => true,
+        _ => false,
+    };
+
+    /// <summary>"$.persona" or "$.tags[2]" to the field a client knows: "persona", "tags[2]".</summary>
+    private static string FieldName(string? path) => path is null or "$" ? "$" : path.TrimStart('$', '.');
+}

@@ -1,0 +1,117 @@
+using System.Security.Claims;
+using Avatar.Api.Infrastructure;
+using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
+
+namespace Avatar.Api.Sessions;
+
+/// <summary>Starts a conversation with one of the user's characters.</summary>
+/// <param name="CharacterId">The character to talk to.</param>
+public sealed record CreateSessionRequest(Guid? CharacterId);
+
+/// <summary>A conversation.</summary>
+public sealed record Session(Guid Id, Guid CharacterId, string Status, DateTime StartedAt, DateTime? EndedAt);
+
+/// <summary>One message of a conversation.</summary>
+/// <param name="Role">"user" or "character".</param>
+public sealed record Message(Guid Id, string Role, string Text, DateTime CreatedAt);
+
+/// <summary>/v1/sessions: a user's conversations and their transcripts; another user's are invisible (404).</summary>
+public static class SessionsApi
+{
+    private const string Columns = "id, character_id AS characterid, status, started_at AS startedat, ended_at AS endedat";
+
+    /// <summary>Maps the endpoints.</summary>
+    public static RouteGroupBuilder MapSessionsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/sessions").WithTags("Sessions").RequireAuthorization();
+        group.MapPost("/", Create);
+        group.MapGet("/", List);
+        group.MapGet("/{id:guid}", Get);
+        group.MapPost("/{id:guid}/end", End);
+        group.MapGet("/{id:guid}/messages", Messages);
+        return group;
+    }
+
+    /// <summary>Starts a session with one of the user's characters.</summary>
+    public static async Task<Results<Created<Session>, NotFound<ProblemDetails>, ValidationProblem>> Create(CreateSessionRequest request,
+        ClaimsPrincipal user, NpgsqlDataSource db, TimeProvider time)
+    {
+        if (request.CharacterId is not { } characterId)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["characterId"] = ["characterId is required."] });
+        }
+        var session = new Session(Guid.CreateVersion7(), characterId, "active", time.GetUtcNow().UtcDateTime, null);
+        await using var connection = await db.OpenConnectionAsync();
+        // Inserting through a SELECT on the user's own characters: another user's character id inserts nothing.
+        var inserted = await connection.ExecuteAsync(
+            """
+            INSERT INTO sessions (id, user_id, character_id, status, started_at)
+            SELECT @Id, @UserId, c.id, 'active', @StartedAt FROM characters c WHERE c.id = @CharacterId AND c.user_id = @UserId
+            """,
+            new { session.Id, UserId = user.UserId(), session.StartedAt, CharacterId = characterId });
+        return inserted == 0
+            ? TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such character.", Detail = $"Character {characterId} does not exist." })
+            : TypedResults.Created($"/v1/sessions/{session.Id}", session);
+    }
+
+    /// <summary>The user's sessions, oldest first, a page at a time.</summary>
+    public static async Task<Results<Ok<Page<Session>>, ValidationProblem>> List(ClaimsPrincipal user, NpgsqlDataSource db, int? limit, Guid? after)
+    {
+        if (Paging.Check(limit) is { } error)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [error] });
+        }
+        var take = limit ?? Paging.DefaultLimit;
+        await using var connection = await db.OpenConnectionAsync();
+        var rows = (await connection.QueryAsync<Session>(
+            $"SELECT {Columns} FROM sessions WHERE user_id = @UserId AND id > @After ORDER BY id LIMIT @Take",
+            new { UserId = user.UserId(), After = after ?? Guid.Empty, Take = take + 1 })).AsList();
+        return TypedResults.Ok(Paging.Of(rows, take, s => s.Id));
+    }
+
+    /// <summary>One session.</summary>
+    public static async Task<Results<Ok<Session>, NotFound>> Get(Guid id, ClaimsPrincipal user, NpgsqlDataSource db)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        var session = await connection.QuerySingleOrDefaultAsync<Session>(
+            $"SELECT {Columns} FROM sessions WHERE id = @Id AND user_id = @UserId", new { Id = id, UserId = user.UserId() });
+        return session is null ? TypedResults.NotFound() : TypedResults.Ok(session);
+    }
+
+    /// <summary>Ends a session (again is harmless: the first end time stays).</summary>
+    public static async Task<Results<Ok<Session>, NotFound>> End(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, TimeProvider time)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        var session = await connection.QuerySingleOrDefaultAsync<Session>(
+            $"""
+            UPDATE sessions SET status = 'ended', ended_at = COALESCE(ended_at, @Now)
+            WHERE id = @Id AND user_id = @UserId
+            RETURNING {Columns}
+            """,
+            new { Id = id, UserId = user.UserId(), Now = time.GetUtcNow().UtcDateTime });
+        return session is null ? TypedResults.NotFound() : TypedResults.Ok(session);
+    }
+
+    /// <summary>The session's transcript, oldest first, a page at a time.</summary>
+    public static async Task<Results<Ok<Page<Message>>, NotFound, ValidationProblem>> Messages(Guid id, ClaimsPrincipal user, NpgsqlDataSource db,
+        int? limit, Guid? after)
+    {
+        if (Paging.Check(limit) is { } error)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [error] });
+        }
+        var take = limit ?? Paging.DefaultLimit;
+        await using var connection = await db.OpenConnectionAsync();
+        if (await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM sessions WHERE id = @Id AND user_id = @UserId", new { Id = id, UserId = user.UserId() }) == 0)
+        {
+            return TypedResults.NotFound();
+        }
+        var rows = (await connection.QueryAsync<Message>(
+            "SELECT id, role, text, created_at AS createdat FROM messages WHERE session_id = @Id AND id > @After ORDER BY id LIMIT @Take",
+            new { Id = id, After = after ?? Guid.Empty, Take = take + 1 })).AsList();
+        return TypedResults.Ok(Paging.Of(rows, take, m => m.Id));
+    }
+}
