@@ -1,5 +1,5 @@
-using System.Net.Sockets;
 using System.Text;
+using Avatar.Redis;
 
 namespace Avatar.Hosting.Orchestration;
 
@@ -7,6 +7,7 @@ namespace Avatar.Hosting.Orchestration;
 internal sealed class RedisRunner(RedisResource redis, OrchestratorContext context) : ProcessRunner(redis, context)
 {
     private string? _directory;
+    private ConnectionMultiplexer? _client;
 
     public override bool IsInfrastructure => true;
 
@@ -34,25 +35,22 @@ internal sealed class RedisRunner(RedisResource redis, OrchestratorContext conte
 
     protected override async Task<bool> ProbeAsync(int replica, CancellationToken cancellationToken)
     {
-        using var client = new TcpClient();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(2));
-        await client.ConnectAsync("127.0.0.1", redis.Endpoint.ReplicaPorts[0], timeout.Token).ConfigureAwait(false);
-        var stream = client.GetStream();
-        var password = redis.Password.Value;
-        var request = $"*2\r\n$4\r\nAUTH\r\n${Encoding.UTF8.GetByteCount(password)}\r\n{password}\r\n*1\r\n$4\r\nPING\r\n";
-        await stream.WriteAsync(Encoding.UTF8.GetBytes(request), timeout.Token).ConfigureAwait(false);
-        var buffer = new byte[64];
-        var received = new StringBuilder();
-        while (!received.ToString().Contains("+PONG\r\n", StringComparison.Ordinal))
-        {
-            var read = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
-            if (read == 0 || received.Append(Encoding.ASCII.GetString(buffer, 0, read)).ToString().StartsWith('-'))
-            {
-                return false;
-            }
-        }
+        // One client for the resource's life: it reconnects by itself when the server restarts.
+        _client ??= await ConnectionMultiplexer.ConnectAsync(
+            new ConfigurationOptions { Port = redis.Endpoint.ReplicaPorts[0], Password = redis.Password.Value, ConnectTimeout = 2000, SyncTimeout = 2000 },
+            cancellationToken).ConfigureAwait(false);
+        await _client.GetDatabase().PingAsync(cancellationToken).ConfigureAwait(false);
         return true;
+    }
+
+    protected override async Task StopProcessesAsync()
+    {
+        await base.StopProcessesAsync().ConfigureAwait(false);
+        if (_client is not null)
+        {
+            await _client.DisposeAsync().ConfigureAwait(false);
+            _client = null;
+        }
     }
 
     private static string FindRedisServer() =>
