@@ -1,0 +1,20 @@
+using Avatar.Bench;
+
+// make bench [BENCH=group]: runs each group, prints a table, writes artifacts/bench/<group>.json.
+var groups = new Dictionary<string, Func<Task<IReadOnlyList<BenchResult>>>>(StringComparer.OrdinalIgnoreCase)
+{
+    ["redis"] = RedisBench.RunAsync,
+};
+var selected = args.Length == 0 ? [.. groups.Keys] : args;
+foreach (var name in selected)
+{
+    if (!groups.TryGetValue(name, out var run))
+    {
+        Console.Error.WriteLine($"Unknown group '{name}'. Groups: {string.Join(", ", groups.Keys)}");
+        return 2;
+    }
+    Console.WriteLine($"== {name}");
+    var results = await run();
+    BenchReport.Write(name, results);
+}
+return 0;
