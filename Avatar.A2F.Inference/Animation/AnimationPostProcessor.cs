@@ -10,8 +10,7 @@ namespace Avatar.A2F.Inference.Animation;
 public sealed class AnimationPostProcessor
 {
     /// <summary>Emotion names A2F understands.</summary>
-    public static IReadOnlyList<string> Emotions { get; } =
-        ["amazement", "anger", "cheekiness", "disgust", "fear", "grief", "joy", "outofbreath", "pain", "sadness"];
+    public static IReadOnlyList<string> Emotions => Avatar.A2F.Contracts.A2FApi.Emotions;
 
     private static readonly Dictionary<string, (int Shape, float Weight)[]> s_emotionShapes = new()
     {

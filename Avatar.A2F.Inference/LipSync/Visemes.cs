@@ -102,20 +102,7 @@ public static class VisemeTable
 public static class BlendShapes
 {
     /// <summary>Names in output order, as the A2F header lists them.</summary>
-    public static IReadOnlyList<string> Names { get; } =
-    [
-        "EyeBlinkLeft", "EyeLookDownLeft", "EyeLookInLeft", "EyeLookOutLeft", "EyeLookUpLeft", "EyeSquintLeft", "EyeWideLeft",
-        "EyeBlinkRight", "EyeLookDownRight", "EyeLookInRight", "EyeLookOutRight", "EyeLookUpRight", "EyeSquintRight", "EyeWideRight",
-        "JawForward", "JawLeft", "JawRight", "JawOpen", "MouthClose",
-        "MouthFunnel", "MouthPucker", "MouthLeft", "MouthRight", "MouthSmileLeft", "MouthSmileRight", "MouthFrownLeft", "MouthFrownRight",
-        "MouthDimpleLeft", "MouthDimpleRight", "MouthStretchLeft", "MouthStretchRight", "MouthRollLower", "MouthRollUpper",
-        "MouthShrugLower", "MouthShrugUpper", "MouthPressLeft", "MouthPressRight", "MouthLowerDownLeft", "MouthLowerDownRight",
-        "MouthUpperUpLeft", "MouthUpperUpRight",
-        "BrowDownLeft", "BrowDownRight", "BrowInnerUp", "BrowOuterUpLeft", "BrowOuterUpRight", "CheekPuff", "CheekSquintLeft",
-        "CheekSquintRight", "NoseSneerLeft", "NoseSneerRight", "TongueOut",
-        "TongueTipUp", "TongueTipDown", "TongueTipLeft", "TongueTipRight", "TongueRollUp", "TongueRollDown", "TongueRollLeft",
-        "TongueRollRight", "TongueUp", "TongueDown", "TongueLeft", "TongueRight", "TongueIn", "TongueStretch", "TongueWide", "TongueNarrow",
-    ];
+    public static IReadOnlyList<string> Names => Avatar.A2F.Contracts.A2FApi.BlendShapeNames;
 
     /// <summary>68.</summary>
     public static int Count => Names.Count;

@@ -1,0 +1,42 @@
+namespace Avatar.A2F.Contracts;
+
+/// <summary>Facts of the A2F API that are not in the messages: method names, ports, the blend shapes and their order.</summary>
+public static class A2FApi
+{
+    /// <summary>Client to controller: bidirectional streaming.</summary>
+    public const string ProcessAudioStream = "/nvidia_ace.services.a2f_controller.v1.A2FControllerService/ProcessAudioStream";
+
+    /// <summary>Controller to inference: client streaming.</summary>
+    public const string PushAudioStream = "/nvidia_ace.services.a2f.v1.A2FService/PushAudioStream";
+
+    /// <summary>Inference to controller: client streaming.</summary>
+    public const string PushAnimationDataStream = "/nvidia_ace.services.animation_data.v1.AnimationDataService/PushAnimationDataStream";
+
+    /// <summary>Default local ports (Kubernetes: 50010, 51010, 52010).</summary>
+    public const int InferencePort = 50000, AnimationPort = 51000, ControllerPort = 52000;
+
+    /// <summary>The emotions A2F understands.</summary>
+    public static IReadOnlyList<string> Emotions { get; } =
+        ["amazement", "anger", "cheekiness", "disgust", "fear", "grief", "joy", "outofbreath", "pain", "sadness"];
+
+    /// <summary>The face parameter names (FaceParameters.float_params keys).</summary>
+    public static IReadOnlyList<string> FaceParameters { get; } =
+        ["skinStrength", "upperFaceStrength", "lowerFaceStrength", "eyelidOpenOffset", "lipOpenOffset", "upperFaceSmoothing",
+         "lowerFaceSmoothing", "faceMaskLevel", "faceMaskSoftness", "blinkStrength", "tongueStrength"];
+
+    /// <summary>The 68 blend shapes (ARKit 52 + tongue 16) in output order, as the animation header lists them.</summary>
+    public static IReadOnlyList<string> BlendShapeNames { get; } =
+    [
+        "EyeBlinkLeft", "EyeLookDownLeft", "EyeLookInLeft", "EyeLookOutLeft", "EyeLookUpLeft", "EyeSquintLeft", "EyeWideLeft",
+        "EyeBlinkRight", "EyeLookDownRight", "EyeLookInRight", "EyeLookOutRight", "EyeLookUpRight", "EyeSquintRight", "EyeWideRight",
+        "JawForward", "JawLeft", "JawRight", "JawOpen", "MouthClose",
+        "MouthFunnel", "MouthPucker", "MouthLeft", "MouthRight", "MouthSmileLeft", "MouthSmileRight", "MouthFrownLeft", "MouthFrownRight",
+        "MouthDimpleLeft", "MouthDimpleRight", "MouthStretchLeft", "MouthStretchRight", "MouthRollLower", "MouthRollUpper",
+        "MouthShrugLower", "MouthShrugUpper", "MouthPressLeft", "MouthPressRight", "MouthLowerDownLeft", "MouthLowerDownRight",
+        "MouthUpperUpLeft", "MouthUpperUpRight",
+        "BrowDownLeft", "BrowDownRight", "BrowInnerUp", "BrowOuterUpLeft", "BrowOuterUpRight", "CheekPuff", "CheekSquintLeft",
+        "CheekSquintRight", "NoseSneerLeft", "NoseSneerRight", "TongueOut",
+        "TongueTipUp", "TongueTipDown", "TongueTipLeft", "TongueTipRight", "TongueRollUp", "TongueRollDown", "TongueRollLeft",
+        "TongueRollRight", "TongueUp", "TongueDown", "TongueLeft", "TongueRight", "TongueIn", "TongueStretch", "TongueWide", "TongueNarrow",
+    ];
+}
