@@ -4,7 +4,7 @@ CONFIGURATION ?= Debug
 BENCH ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench build setup clean
+.PHONY: run test bench build setup clean model eval
 
 ## Install what is missing (Debian packages, npm peers), restore and build.
 setup:
@@ -24,6 +24,14 @@ test: build
 ## Benchmarks: `make bench` for all groups, `make bench BENCH=redis` for one. Results: artifacts/bench/<group>.json.
 bench: setup
 	dotnet run -c Release --project bench/Avatar.Bench -- $(BENCH)
+
+## Train the lip-sync model on espeak-ng speech (about 2 minutes) into Avatar.A2F.Inference/Models/lipsync.onnx, then score it.
+model: setup
+	dotnet run -c Release --project Avatar.A2F.Inference -- model train --output=$(CURDIR)/Avatar.A2F.Inference/Models/lipsync.onnx
+
+## Score the shipped lip-sync model on held-out espeak-ng speech (LIPSYNC.md's metric) beside a loudness-only peer.
+eval: setup
+	dotnet run -c Release --project Avatar.A2F.Inference -- model evaluate --model=$(CURDIR)/Avatar.A2F.Inference/Models/lipsync.onnx
 
 clean:
 	dotnet clean Avatar.sln -nologo -v quiet

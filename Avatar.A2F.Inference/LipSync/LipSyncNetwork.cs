@@ -75,11 +75,11 @@ public sealed class LipSyncNetwork : IVisemeModel
     }
 
     /// <inheritdoc />
-    public void Run(ReadOnlySpan<float> inputs, int rows, Span<float> probabilities)
+    public void Run(Memory<float> inputs, int rows, Memory<float> probabilities)
     {
         for (var r = 0; r < rows; r++)
         {
-            Predict(inputs.Slice(r * InputSize, InputSize), probabilities.Slice(r * Outputs, Outputs));
+            Predict(inputs.Span.Slice(r * InputSize, InputSize), probabilities.Span.Slice(r * Outputs, Outputs));
         }
     }
 

@@ -10,7 +10,7 @@ namespace Avatar.A2F.Inference.LipSync;
 public interface IVisemeModel
 {
     /// <summary>Runs <paramref name="rows"/> rows of <paramref name="inputs"/> into <paramref name="probabilities"/>.</summary>
-    void Run(ReadOnlySpan<float> inputs, int rows, Span<float> probabilities);
+    void Run(Memory<float> inputs, int rows, Memory<float> probabilities);
 }
 
 /// <summary>
@@ -84,7 +84,7 @@ public sealed class BatchingVisemeModel : IAsyncDisposable
         const int outSize = LipSyncNetwork.Outputs;
         if (batch.Count == 1)
         {
-            _model.Run(batch[0].Inputs.AsSpan(0, rows * inSize), rows, batch[0].Probabilities.AsSpan(0, rows * outSize));
+            _model.Run(batch[0].Inputs.AsMemory(0, rows * inSize), rows, batch[0].Probabilities.AsMemory(0, rows * outSize));
         }
         else
         {
@@ -99,7 +99,7 @@ public sealed class BatchingVisemeModel : IAsyncDisposable
                 request.Inputs.AsSpan(0, request.Rows * inSize).CopyTo(_inputs.AsSpan(offset * inSize));
                 offset += request.Rows;
             }
-            _model.Run(_inputs.AsSpan(0, rows * inSize), rows, _outputs.AsSpan(0, rows * outSize));
+            _model.Run(_inputs.AsMemory(0, rows * inSize), rows, _outputs.AsMemory(0, rows * outSize));
             offset = 0;
             foreach (var request in batch)
             {

@@ -40,7 +40,7 @@ public sealed class BatchingVisemeModelTests
     /// <summary>Takes a little time per run, as a real model does, so requests pile up behind it.</summary>
     private sealed class SlowModel(IVisemeModel inner) : IVisemeModel
     {
-        public void Run(ReadOnlySpan<float> inputs, int rows, Span<float> probabilities)
+        public void Run(Memory<float> inputs, int rows, Memory<float> probabilities)
         {
             Thread.Sleep(5);
             inner.Run(inputs, rows, probabilities);

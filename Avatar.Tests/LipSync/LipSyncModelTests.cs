@@ -65,3 +65,59 @@ public sealed class LipSyncModelTests
         Assert.True(model.RoundingRatio > 1.5, model.ToString());
     }
 }
+
+public sealed class ShippedLipSyncModelTests
+{
+    [Fact]
+    public void TheOnnxExportComputesWhatTheNetworkComputes()
+    {
+        var network = LipSyncTrainer.Train(new TrainingOptions(Clips: 8, Epochs: 1));
+        using var file = new TemporaryFile(OnnxVisemeModel.Export(network));
+        using var onnx = new OnnxVisemeModel(file.Path);
+        var random = new Random(5);
+        var inputs = Enumerable.Range(0, 7 * LipSyncNetwork.InputSize).Select(_ => (float)(random.NextDouble() * 20 - 15)).ToArray();
+        var expected = new float[7 * LipSyncNetwork.Outputs];
+        var actual = new float[7 * LipSyncNetwork.Outputs];
+
+        network.Run(inputs, 7, expected);
+        onnx.Run(inputs, 7, actual);
+
+        Assert.All(expected.Zip(actual), p => Assert.Equal(p.First, p.Second, 4));
+    }
+
+    [Fact]
+    public void TheShippedModelMeetsTheBaselineBarsOnHeldOutSpeech()
+    {
+        using var model = new OnnxVisemeModel(LipSyncCommands.DefaultModelPath);
+        var clips = SpeechCorpus.Evaluation(sentences: 6).ToList();
+
+        var score = LipSyncEvaluator.Evaluate(model, clips);
+
+        Assert.True(score.Failures().Count == 0, string.Join("; ", score.Failures()) + " " + score);
+        Assert.InRange(score.LagMilliseconds, -40, 40);
+    }
+
+    [Fact]
+    public void AFileThatIsNotALipSyncModelIsRefusedClearly()
+    {
+        using var file = new TemporaryFile(new Avatar.Onnx.OnnxModelBuilder()
+            .AddInput("x", Avatar.Onnx.TensorElementType.Float, 1, 2).AddNode("Relu", ["x"], ["y"]).AddOutput("y", Avatar.Onnx.TensorElementType.Float, 1, 2).ToBytes());
+
+        var error = Assert.Throws<InvalidDataException>(() => new OnnxVisemeModel(file.Path));
+
+        Assert.Contains("features", error.Message);
+    }
+
+    private sealed class TemporaryFile : IDisposable
+    {
+        public TemporaryFile(byte[] content)
+        {
+            Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"model-{Guid.NewGuid():N}.onnx");
+            File.WriteAllBytes(Path, content);
+        }
+
+        public string Path { get; }
+
+        public void Dispose() => File.Delete(Path);
+    }
+}
