@@ -58,19 +58,8 @@ public static class CharactersApi
     }
 
     /// <summary>The user's characters, oldest first, a page at a time.</summary>
-    public static async Task<Results<Ok<Page<Character>>, ValidationProblem>> List(ClaimsPrincipal user, NpgsqlDataSource db, int? limit, Guid? after)
-    {
-        if (Paging.Check(limit) is { } error)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [error] });
-        }
-        var take = limit ?? Paging.DefaultLimit;
-        await using var connection = await db.OpenConnectionAsync();
-        var rows = (await connection.QueryAsync<Character>(
-            $"SELECT {Columns} FROM characters WHERE user_id = @UserId AND id > @After ORDER BY id LIMIT @Take",
-            new { UserId = user.UserId(), After = after ?? Guid.Empty, Take = take + 1 })).AsList();
-        return TypedResults.Ok(Paging.Of(rows, take, c => c.Id));
-    }
+    public static Task<Results<Ok<Page<Character>>, ValidationProblem>> List(ClaimsPrincipal user, NpgsqlDataSource db, int? limit, Guid? after) =>
+        Paging.QueryAsync<Character>(db, $"SELECT {Columns} FROM characters WHERE user_id = @UserId", new { UserId = user.UserId() }, limit, after, c => c.Id);
 
     /// <summary>One character.</summary>
     public static async Task<Results<Ok<Character>, NotFound>> Get(Guid id, ClaimsPrincipal user, NpgsqlDataSource db)

@@ -58,19 +58,8 @@ public static class SessionsApi
     }
 
     /// <summary>The user's sessions, oldest first, a page at a time.</summary>
-    public static async Task<Results<Ok<Page<Session>>, ValidationProblem>> List(ClaimsPrincipal user, NpgsqlDataSource db, int? limit, Guid? after)
-    {
-        if (Paging.Check(limit) is { } error)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [error] });
-        }
-        var take = limit ?? Paging.DefaultLimit;
-        await using var connection = await db.OpenConnectionAsync();
-        var rows = (await connection.QueryAsync<Session>(
-            $"SELECT {Columns} FROM sessions WHERE user_id = @UserId AND id > @After ORDER BY id LIMIT @Take",
-            new { UserId = user.UserId(), After = after ?? Guid.Empty, Take = take + 1 })).AsList();
-        return TypedResults.Ok(Paging.Of(rows, take, s => s.Id));
-    }
+    public static Task<Results<Ok<Page<Session>>, ValidationProblem>> List(ClaimsPrincipal user, NpgsqlDataSource db, int? limit, Guid? after) =>
+        Paging.QueryAsync<Session>(db, $"SELECT {Columns} FROM sessions WHERE user_id = @UserId", new { UserId = user.UserId() }, limit, after, s => s.Id);
 
     /// <summary>One session.</summary>
     public static async Task<Results<Ok<Session>, NotFound>> Get(Guid id, ClaimsPrincipal user, NpgsqlDataSource db)
@@ -99,19 +88,19 @@ public static class SessionsApi
     public static async Task<Results<Ok<Page<Message>>, NotFound, ValidationProblem>> Messages(Guid id, ClaimsPrincipal user, NpgsqlDataSource db,
         int? limit, Guid? after)
     {
-        if (Paging.Check(limit) is { } error)
+        await using (var connection = await db.OpenConnectionAsync())
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [error] });
+            if (await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM sessions WHERE id = @Id AND user_id = @UserId", new { Id = id, UserId = user.UserId() }) == 0)
+            {
+                return TypedResults.NotFound();
+            }
         }
-        var take = limit ?? Paging.DefaultLimit;
-        await using var connection = await db.OpenConnectionAsync();
-        if (await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM sessions WHERE id = @Id AND user_id = @UserId", new { Id = id, UserId = user.UserId() }) == 0)
+        return await Paging.QueryAsync<Message>(db, "SELECT id, role, text, created_at AS createdat FROM messages WHERE session_id = @Id",
+            new { Id = id }, limit, after, m => m.Id) switch
         {
-            return TypedResults.NotFound();
-        }
-        var rows = (await connection.QueryAsync<Message>(
-            "SELECT id, role, text, created_at AS createdat FROM messages WHERE session_id = @Id AND id > @After ORDER BY id LIMIT @Take",
-            new { Id = id, After = after ?? Guid.Empty, Take = take + 1 })).AsList();
-        return TypedResults.Ok(Paging.Of(rows, take, m => m.Id));
+            { Result: Ok<Page<Message>> page } => page,
+            { Result: ValidationProblem problem } => problem,
+            _ => throw new InvalidOperationException("Unexpected paging result."),
+        };
     }
 }

@@ -159,28 +159,11 @@ public sealed class ConnectionMultiplexer : IAsyncDisposable
         _ = ReconnectAsync();
     }
 
-    private async Task ReconnectAsync()
+    private Task ReconnectAsync() => Reconnection.RunAsync(async cancellationToken =>
     {
-        var delay = TimeSpan.FromMilliseconds(50);
-        while (!_disposing.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(delay, _disposing.Token).ConfigureAwait(false);
-                Attach(await PhysicalConnection.ConnectAsync(Configuration, null, OnFailure, _disposing.Token).ConfigureAwait(false));
-                s_reconnects.Add(1);
-                return;
-            }
-            catch (RedisConnectionException)
-            {
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2000));
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+        Attach(await PhysicalConnection.ConnectAsync(Configuration, null, OnFailure, cancellationToken).ConfigureAwait(false));
+        s_reconnects.Add(1);
+    }, _disposing.Token);
 
     /// <summary>Closes every connection.</summary>
     public async ValueTask DisposeAsync()

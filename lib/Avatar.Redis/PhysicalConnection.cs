@@ -223,3 +223,29 @@ internal sealed class PhysicalConnection : IAsyncDisposable
         _closing.Dispose();
     }
 }
+
+/// <summary>Retries a connection with exponential back-off (50 ms doubling to 2 s) until it succeeds or is cancelled.</summary>
+internal static class Reconnection
+{
+    public static async Task RunAsync(Func<CancellationToken, Task> connect, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(50);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                await connect(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (RedisConnectionException)
+            {
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2000));
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}

@@ -81,27 +81,7 @@ public sealed class RedisSubscriber : IAsyncDisposable
 
     private void OnFailure(PhysicalConnection connection, Exception reason) => _ = ResubscribeAsync();
 
-    private async Task ResubscribeAsync()
-    {
-        var delay = TimeSpan.FromMilliseconds(50);
-        while (!_disposing.IsCancellationRequested && !_handlers.IsEmpty)
-        {
-            try
-            {
-                await Task.Delay(delay, _disposing.Token).ConfigureAwait(false);
-                await ConnectionAsync(_disposing.Token).ConfigureAwait(false);
-                return;
-            }
-            catch (RedisConnectionException)
-            {
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2000));
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    private Task ResubscribeAsync() => _handlers.IsEmpty ? Task.CompletedTask : Reconnection.RunAsync(ConnectionAsync, _disposing.Token);
 
     /// <summary>Closes the subscription connection.</summary>
     public async ValueTask DisposeAsync()
