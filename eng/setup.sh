@@ -20,5 +20,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The real gRPC peer of lib/Avatar.Grpc's tests: @grpc/grpc-js, pinned by package-lock.json.
+if [ ! -d Avatar.Tests/Grpc/peer/node_modules/@grpc/grpc-js ]; then
+  (cd Avatar.Tests/Grpc/peer && npm ci --no-audit --no-fund --silent)
+fi
+
 # A Debian redis-server package may start a system service on 6379; Avatar runs its own on free ports, so leave it.
 dotnet --version >/dev/null
