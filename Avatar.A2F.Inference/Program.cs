@@ -1,15 +1,21 @@
 using Avatar.A2F.Inference.LipSync;
+using Avatar.A2F.Inference.Service;
+using Avatar.Grpc;
 
 if (args is ["model", ..])
 {
     return LipSyncCommands.Run(args);
 }
 
-// Reports health only for now; its gRPC API arrives with the A2F issue (see README's status table).
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddInferenceServices();
 
 var app = builder.Build();
+// Load the model now: a missing or broken model fails the start, and the first stream does not pay for the load.
+app.Services.GetRequiredService<BatchingVisemeModel>();
 app.MapDefaultEndpoints();
+app.MapGrpcService(app.Services.GetRequiredService<A2FInferenceService>().Definition());
+app.MapGrpcHealthChecksService();
 app.Run();
 return 0;

@@ -71,7 +71,7 @@ public static class EchoService
     /// <summary>Kestrel on a free loopback port, HTTP/2 only (h2c), serving Echo and grpc.health.v1.</summary>
     public static async Task<WebApplication> StartServerAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = TestWebHost.CreateBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();

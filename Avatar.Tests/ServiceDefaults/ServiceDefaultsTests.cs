@@ -87,7 +87,7 @@ public sealed class ServiceDefaultsTests
 
     private static async Task<TestServer> StartServerAsync(Func<HttpContext, IResult> handler)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = TestWebHost.CreateBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.AddServiceDefaults();
         var app = builder.Build();
