@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Avatar.Grpc;
+using Avatar.Tests.Grpc;
+using Client = Nvidia.Ace.Controller.V1;
+
+namespace Avatar.Tests.A2F;
+
+public sealed class A2FTests(A2FTopology topology) : IClassFixture<A2FTopology>
+{
+    [Fact]
+    public async Task AnNvidiaStyleGrpcJsClientGetsTheWholeAnimationOfEspeakSpeech()
+    {
+        var pcm = A2FTopology.Speech("Papa bought my mom a map of the bay.");
+        var file = Path.Combine(Path.GetTempPath(), $"speech-{Guid.NewGuid():N}.pcm");
+        await File.WriteAllBytesAsync(file, pcm);
+        try
+        {
+            using var client = NodePeer.Start("a2f-client.js", topology.ControllerPort.ToString(System.Globalization.CultureInfo.InvariantCulture), file, "22050", "35");
+            var output = await client.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            var result = JsonNode.Parse(output)!.AsObject();
+
+            Assert.Null(result["error"]);
+            Assert.Equal(68, result["names"]!.GetValue<int>());
+            Assert.Equal((int)Math.Ceiling(pcm.Length / 2 / 22050.0 * 30), result["frames"]!.GetValue<int>());
+            Assert.True(result["increasing"]!.GetValue<bool>());
+            Assert.Equal(pcm.Length, result["audioBytes"]!.GetValue<int>());
+            Assert.Equal(0, result["event"]!.GetValue<int>()); // END_OF_A2F_AUDIO_PROCESSING
+            Assert.Equal(0, result["status"]!["code"]!.GetValue<int>()); // SUCCESS
+            Assert.True(result["jawOpenMax"]!.GetValue<double>() > 0.3, "the jaw should open on speech");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task TheMessagesComeInOrderHeaderFramesEventStatus()
+    {
+        var (received, error) = await topology.CallAsync(A2FTopology.Header(), A2FTopology.Audio(A2FTopology.Speech("Hello.")), new Client.AudioStream { EndOfAudio = new() });
+
+        Assert.Null(error);
+        Assert.Equal(Client.AnimationDataStream.StreamPartOneofCase.AnimationDataStreamHeader, received[0].StreamPartCase);
+        Assert.Equal(Client.AnimationDataStream.StreamPartOneofCase.Event, received[^2].StreamPartCase);
+        Assert.Equal(Client.AnimationDataStream.StreamPartOneofCase.Status, received[^1].StreamPartCase);
+        var times = received.Where(m => m.AnimationData?.SkelAnimation is not null).SelectMany(m => m.AnimationData.SkelAnimation.BlendShapeWeights).Select(w => w.TimeCode).ToList();
+        Assert.Equal(Enumerable.Range(0, times.Count).Select(k => k / 30.0), times);
+    }
+
+    [Theory]
+    [InlineData(22050u, 2u, 16u, "channel_count")]
+    [InlineData(22050u, 1u, 8u, "bits_per_sample")]
+    [InlineData(8000u, 1u, 16u, "samples_per_second")]
+    public async Task UnsupportedAudioIsRefusedWithInvalidArgument(uint rate, uint channels, uint bits, string field)
+    {
+        var (_, error) = await topology.CallAsync(A2FTopology.Header(rate, channels, bits), A2FTopology.Audio(new byte[3200]));
+
+        Assert.Equal(StatusCode.InvalidArgument, error?.StatusCode);
+        Assert.Contains(field, error!.Status.Detail);
+    }
+
+    [Fact]
+    public async Task AudioBeforeTheHeaderOrASecondHeaderIsRefused()
+    {
+        var (_, noHeader) = await topology.CallAsync(A2FTopology.Audio(new byte[3200]));
+        var (_, twoHeaders) = await topology.CallAsync(A2FTopology.Header(), A2FTopology.Audio(new byte[3200]), A2FTopology.Header());
+
+        Assert.Equal(StatusCode.InvalidArgument, noHeader?.StatusCode);
+        Assert.Equal(StatusCode.InvalidArgument, twoHeaders?.StatusCode);
+        Assert.Contains("header", twoHeaders!.Status.Detail);
+    }
+
+    [Fact]
+    public async Task ABufferOverTenSecondsIsRefusedAndOtherStreamsGoOn()
+    {
+        var tooLong = topology.CallAsync(A2FTopology.Header(16000), A2FTopology.Audio(new byte[16000 * 2 * 11]));
+        var fine = topology.CallAsync(A2FTopology.Header(), A2FTopology.Audio(A2FTopology.Speech("Fine.")), new Client.AudioStream { EndOfAudio = new() });
+
+        Assert.Equal(StatusCode.InvalidArgument, (await tooLong).Error?.StatusCode);
+        Assert.Null((await fine).Error);
+    }
+
+    [Fact]
+    public async Task UnknownBlendShapesAndEmotionsAreRefusedByName()
+    {
+        var header = A2FTopology.Header();
+        header.AudioStreamHeader.BlendshapeParams = new() { BsWeightMultipliers = { ["JawWide"] = 2 } };
+
+        var (_, error) = await topology.CallAsync(header, A2FTopology.Audio(new byte[3200]), new Client.AudioStream { EndOfAudio = new() });
+
+        Assert.Equal(StatusCode.InvalidArgument, error?.StatusCode);
+        Assert.Contains("JawWide", error!.Status.Detail);
+    }
+
+    [Fact]
+    public async Task BothInferenceReplicasServeStreams()
+    {
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
+            topology.CallAsync(A2FTopology.Header(), A2FTopology.Audio(A2FTopology.Speech("Hi.")), new Client.AudioStream { EndOfAudio = new() })));
+
+        var served = topology.App.ConsoleLogs.Get("a2f-inference").Where(l => l.Text.Contains("animated", StringComparison.Ordinal)).Select(l => l.Source).Distinct();
+        Assert.Equal(["a2f-inference-0", "a2f-inference-1"], served.Order());
+    }
+}
+
+/// <summary>A topology of its own: stopping inference must not disturb other tests.</summary>
+public sealed class A2FOutageTests(A2FTopology topology) : IClassFixture<A2FTopology>
+{
+    [Fact]
+    public async Task WithInferenceDownTheControllerAnswersUnavailableWithinASecond()
+    {
+        await topology.App.StopResourceAsync("a2f-inference");
+        var watch = Stopwatch.StartNew();
+
+        var (_, error) = await topology.CallAsync(A2FTopology.Header(), A2FTopology.Audio(new byte[3200]), new Client.AudioStream { EndOfAudio = new() });
+
+        Assert.Equal(StatusCode.Unavailable, error?.StatusCode);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"took {watch.Elapsed}");
+    }
+}
