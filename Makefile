@@ -23,6 +23,8 @@ test: build
 
 ## Benchmarks: `make bench` for all groups, `make bench BENCH=redis` for one. Results: artifacts/bench/<group>.json.
 bench: setup
+	dotnet build -c Release -nologo -v quiet Avatar.A2F.Controller
+	dotnet build -c Release -nologo -v quiet Avatar.A2F.Inference
 	dotnet run -c Release --project bench/Avatar.Bench -- $(BENCH)
 
 ## Train the lip-sync model on espeak-ng speech (about 2 minutes) into Avatar.A2F.Inference/Models/lipsync.onnx, then score it.

@@ -23,10 +23,10 @@ public static class BenchReport
 
     public static void Write(string group, IReadOnlyList<BenchResult> results)
     {
-        Console.WriteLine($"{"name",-34} {"value",14} {"unit",-8} {"peer",-26} {"peer value",12} {"ratio",7}");
+        Console.WriteLine($"{"name",-58} {"value",12} {"unit",-8} {"peer",-22} {"peer value",12} {"ratio",7}");
         foreach (var r in results)
         {
-            Console.WriteLine($"{r.Name,-34} {r.Value,14:N0} {r.Unit,-8} {r.Peer ?? "-",-26} {(r.PeerValue is { } p ? p.ToString("N0") : "-"),12} {(r.Ratio is { } x ? x.ToString("0.00") : "-"),7}");
+            Console.WriteLine($"{r.Name,-58} {Format(r.Value),12} {r.Unit,-8} {r.Peer ?? "-",-22} {(r.PeerValue is { } p ? Format(p) : "-"),12} {(r.Ratio is { } x ? x.ToString("0.00") : "-"),7}");
         }
         var directory = Path.Combine(RepositoryRoot(), "artifacts", "bench");
         Directory.CreateDirectory(directory);
@@ -35,7 +35,9 @@ public static class BenchReport
         Console.WriteLine($"wrote {path}");
     }
 
-    private static string RepositoryRoot()
+    private static string Format(double value) => Math.Abs(value) >= 100 ? value.ToString("N0") : value.ToString("0.####");
+
+    public static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -4,6 +4,8 @@ using Avatar.Bench;
 var groups = new Dictionary<string, Func<Task<IReadOnlyList<BenchResult>>>>(StringComparer.OrdinalIgnoreCase)
 {
     ["redis"] = RedisBench.RunAsync,
+    ["grpc"] = GrpcBench.RunAsync,
+    ["a2f"] = A2FBench.RunAsync,
 };
 var selected = args.Length == 0 ? [.. groups.Keys] : args;
 foreach (var name in selected)
