@@ -29,7 +29,7 @@ public static class A2FBench
     {
         var speech = Pcm(EspeakSynthesizer.Synthesize(
             "The quick brown fox jumps over the lazy dog while Papa buys my mom a map of the bay.", new SpeechOptions("en-us")));
-        var ports = Enumerable.Range(0, 5).Select(_ => FreePort()).ToArray();
+        var ports = Enumerable.Range(0, 5).Select(_ => Ports.Free()).ToArray();
         var root = BenchReport.RepositoryRoot();
         using var inference = Start(Path.Combine(root, "Avatar.A2F.Inference/bin/Release/net10.0/Avatar.A2F.Inference.dll"), new()
         {
@@ -214,10 +214,4 @@ public static class A2FBench
         throw new TimeoutException($"the service on port {port} did not become healthy");
     }
 
-    private static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
 }

@@ -17,7 +17,7 @@ public static class RedisBench
 
     public static async Task<IReadOnlyList<BenchResult>> RunAsync()
     {
-        var port = FreePort();
+        var port = Ports.Free();
         var password = Guid.NewGuid().ToString("N");
         var directory = Directory.CreateTempSubdirectory("avatar-bench-redis-").FullName;
         using var server = Process.Start(new ProcessStartInfo("redis-server")
@@ -98,10 +98,4 @@ public static class RedisBench
         }
     }
 
-    private static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
 }
