@@ -60,6 +60,11 @@ public sealed class DistributedApplication : IAsyncDisposable
     /// <summary>Runs until Ctrl+C, SIGTERM or <paramref name="cancellationToken"/>, then stops everything.</summary>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
+        if (_builder.Configuration["publisher"] is { } publisher)
+        {
+            Publishing.Publisher.Publish(publisher, _builder.Configuration["output-path"], Resources);
+            return;
+        }
         using var shutdown = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
