@@ -156,7 +156,7 @@ public sealed class DashboardTests
     public async Task ResourceListShowsARunningExecutableWithItsSecretsMasked()
     {
         await using var app = await StartWithDashboardAsync(b => b.Builder
-            .AddExecutable("sleeper", "sh", Path.GetTempPath(), "-c", "echo started; sleep 60")
+            .AddExecutable("sleeper", "sh", Path.GetTempPath(), "-c", "echo started; exec sleep 60")
             .WithEnvironment("API_TOKEN", "tok-123456")
             .WithEnvironment("ConnectionStrings__db", "Host=127.0.0.1;Password=hunter2;Database=x")
             .WithEnvironment("GREETING", "hello"));
