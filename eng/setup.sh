@@ -13,6 +13,7 @@ command -v redis-benchmark >/dev/null || missing+=(redis-tools)
 command -v setsid >/dev/null || missing+=(util-linux)
 command -v node >/dev/null || missing+=(nodejs npm)
 ldconfig -p | grep -q "libespeak-ng.so.1 " || missing+=(espeak-ng)
+command -v chromium >/dev/null || missing+=(chromium)   # the dashboard's browser test (Playwright drives it; nothing is downloaded)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing: ${missing[*]}"

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Avatar.Hosting.ApplicationModel;
+using Avatar.Hosting.Dashboard;
 using Avatar.Hosting.Orchestration;
 
 namespace Avatar.Hosting;
@@ -35,14 +36,28 @@ public sealed class DistributedApplication : IAsyncDisposable
     /// <summary>The declared resources.</summary>
     public IReadOnlyList<Resource> Resources => _builder.Resources;
 
-    /// <summary>Allocates ports and starts every resource; returns without waiting for them to be healthy.</summary>
-    public Task StartAsync(CancellationToken cancellationToken = default)
+    /// <summary>The dashboard, once started (null when <see cref="DistributedApplicationOptions.DashboardEnabled"/> is off).</summary>
+    public DashboardServer? Dashboard { get; private set; }
+
+    /// <summary>Starts the dashboard, allocates ports and starts every resource; returns without waiting for them to be healthy.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         if (Interlocked.Exchange(ref _started, 1) == 0)
         {
+            if (_builder.Options.DashboardEnabled)
+            {
+                // Before the resources start: their environment carries the receiver's address.
+                var dashboard = new DashboardServer(this, _builder.Options);
+                await dashboard.StartAsync(cancellationToken).ConfigureAwait(false);
+                Dashboard = dashboard;
+                if (_builder.Options.OtlpEndpoint is null)
+                {
+                    _builder.Options.OtlpEndpoint = dashboard.OtlpHttpUrl.ToString().TrimEnd('/');
+                    _builder.Options.OtlpProtocol = "http/protobuf";
+                }
+            }
             _orchestrator.Start();
         }
-        return Task.CompletedTask;
     }
 
     /// <summary>Stops everything it started: services first, then data stores; each gets a grace period, then is killed.</summary>
@@ -69,6 +84,10 @@ public sealed class DistributedApplication : IAsyncDisposable
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         await StartAsync(cancellationToken).ConfigureAwait(false);
+        if (Dashboard is not null)
+        {
+            Console.WriteLine($"Dashboard: {Dashboard.LoginUrl}");
+        }
         _ = ReportWhenHealthyAsync(shutdown.Token);
         try
         {
@@ -158,6 +177,10 @@ public sealed class DistributedApplication : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
+        if (Dashboard is not null)
+        {
+            await Dashboard.DisposeAsync().ConfigureAwait(false);
+        }
         _context.HealthClient.Dispose();
         if (_builder.Options.DeleteStateOnDispose && Directory.Exists(_builder.Options.StateDirectory))
         {

@@ -30,6 +30,24 @@ public sealed class DistributedApplicationOptions
 
     /// <summary>Write resource console output to the AppHost's console, prefixed by the resource name.</summary>
     public bool EchoConsoleOutput { get; set; } = true;
+
+    /// <summary>Serve the dashboard and its OTLP receiver (the testing builder turns it off unless a test asks for it).</summary>
+    public bool DashboardEnabled { get; set; } = true;
+
+    /// <summary>The dashboard's port on 127.0.0.1 (0: any free port).</summary>
+    public int DashboardPort { get; set; } = 18888;
+
+    /// <summary>The dashboard's OTLP/HTTP receiver port on 127.0.0.1 (0: any free port).</summary>
+    public int DashboardOtlpHttpPort { get; set; } = 18890;
+
+    /// <summary>Spans the dashboard keeps; the oldest go first.</summary>
+    public int DashboardMaxSpans { get; set; } = 10_000;
+
+    /// <summary>Log records the dashboard keeps; the oldest go first.</summary>
+    public int DashboardMaxLogRecords { get; set; } = 10_000;
+
+    /// <summary>Points the dashboard keeps per metric series; the oldest go first.</summary>
+    public int DashboardMaxMetricPointsPerSeries { get; set; } = 1_000;
 }
 
 /// <summary>Declares the resources of a distributed application; <see cref="Build"/> turns them into a runnable app.</summary>
@@ -53,6 +71,12 @@ public sealed class DistributedApplicationBuilder
             Options.StateDirectory = Configuration["Avatar:StateDirectory"];
             Options.RandomizePorts = Configuration.GetValue("Avatar:RandomizePorts", false);
             Options.OtlpEndpoint = Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
+            Options.DashboardEnabled = Configuration.GetValue("Avatar:Dashboard", true);
+            if (Options.RandomizePorts)
+            {
+                Options.DashboardPort = 0;
+                Options.DashboardOtlpHttpPort = 0;
+            }
         }
         Options.StateDirectory ??= Path.Combine(AppHostDirectory, ".avatar");
     }

@@ -39,6 +39,10 @@ public static class DistributedApplicationTestingBuilder
             Ephemeral = true,
             DeleteStateOnDispose = true,
             EchoConsoleOutput = false,
+            // A test that wants the dashboard turns it on; it then listens on free ports.
+            DashboardEnabled = false,
+            DashboardPort = 0,
+            DashboardOtlpHttpPort = 0,
         };
     }
 
