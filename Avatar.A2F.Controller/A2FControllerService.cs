@@ -72,7 +72,7 @@ public sealed class A2FControllerService(StreamRegistry registry, IReadOnlyList<
         }
     }
 
-    private static async Task UploadAsync(Grpc.IAsyncStreamReader<Client.AudioStream> requests, ClientStreamingCall<Inference.AudioStream, StatusMessage> push,
+    private async Task UploadAsync(Grpc.IAsyncStreamReader<Client.AudioStream> requests, ClientStreamingCall<Inference.AudioStream, StatusMessage> push,
         Client.AudioStreamHeader header, Nvidia.Ace.AnimationId.V1.AnimationIds ids, CancellationTokenSource idle, ServerCallContext context)
     {
         await push.RequestStream.WriteAsync(new Inference.AudioStream
@@ -169,17 +169,17 @@ public sealed class A2FControllerService(StreamRegistry registry, IReadOnlyList<
         inference.Count > 0 ? inference[(int)((uint)Interlocked.Increment(ref _next) % inference.Count)]
         : throw new RpcException(StatusCode.Unavailable, "No inference service is configured.");
 
-    private static async Task<bool> Next<T>(Grpc.IAsyncStreamReader<T> requests, CancellationTokenSource idle, ServerCallContext context)
+    private async Task<bool> Next<T>(Grpc.IAsyncStreamReader<T> requests, CancellationTokenSource idle, ServerCallContext context)
     {
         try
         {
             var more = await requests.MoveNext(idle.Token);
-            idle.CancelAfter(TimeSpan.FromSeconds(30));
+            idle.CancelAfter(options.IdleTimeout); // every message restarts the idle clock
             return more;
         }
         catch (OperationCanceledException) when (idle.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
         {
-            throw new RpcException(StatusCode.DeadlineExceeded, "No message from the client for 30 s.");
+            throw new RpcException(StatusCode.DeadlineExceeded, $"No message from the client for {options.IdleTimeout.TotalSeconds:0} s.");
         }
     }
 }

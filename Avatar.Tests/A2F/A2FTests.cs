@@ -119,3 +119,28 @@ public sealed class A2FOutageTests(A2FTopology topology) : IClassFixture<A2FTopo
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"took {watch.Elapsed}");
     }
 }
+
+/// <summary>The controller with a one-second idle limit.</summary>
+public sealed class ImpatientA2FTopology : A2FTopology
+{
+    protected override void Configure(Avatar.Hosting.DistributedApplicationBuilder builder) =>
+        builder.CreateResourceBuilder(builder.Resources.OfType<Avatar.Hosting.ApplicationModel.ProjectResource>().Single(r => r.Name == "a2f-controller"))
+            .WithEnvironment("A2F__IdleTimeout", "00:00:01");
+}
+
+public sealed class A2FIdleTests(ImpatientA2FTopology topology) : IClassFixture<ImpatientA2FTopology>
+{
+    [Fact]
+    public async Task AStreamThatFallsSilentIsEndedAfterTheIdleLimit()
+    {
+        await using var call = topology.Controller.DuplexStreaming(Avatar.A2F.Contracts.A2FMethods.ProcessAudioStream);
+        await call.RequestStream.WriteAsync(A2FTopology.Header());
+        await call.RequestStream.WriteAsync(A2FTopology.Audio(new byte[3200]));
+        var watch = Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => { while (await call.ResponseStream.MoveNext()) { } });
+
+        Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+        Assert.InRange(watch.Elapsed.TotalSeconds, 0.5, 10);
+    }
+}

@@ -12,7 +12,7 @@ using Nvidia.Ace.Audio.V1;
 namespace Avatar.Tests.A2F;
 
 /// <summary>The AppHost's A2F pair (controller, and inference with two replicas), started once per test class.</summary>
-public sealed class A2FTopology : IAsyncLifetime
+public class A2FTopology : IAsyncLifetime
 {
     public DistributedApplication App { get; private set; } = null!;
 
@@ -26,10 +26,16 @@ public sealed class A2FTopology : IAsyncLifetime
         builder.KeepOnly("a2f-controller");
         var inference = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "a2f-inference");
         builder.Builder.CreateResourceBuilder(inference).WithReplicas(2);
+        Configure(builder.Builder);
         App = await builder.BuildAsync();
         await App.StartAsync();
         await App.ResourceNotifications.WaitForResourceHealthyAsync("a2f-controller").WaitAsync(TimeSpan.FromSeconds(120));
         Controller = GrpcChannel.ForAddress(App.GetEndpoint("a2f-controller", "grpc"));
+    }
+
+    /// <summary>A chance for a test class to change the topology before it starts.</summary>
+    protected virtual void Configure(DistributedApplicationBuilder builder)
+    {
     }
 
     public async Task DisposeAsync()
