@@ -15,6 +15,7 @@ namespace Microsoft.Extensions.Hosting;
 public sealed class ResilienceHandler : DelegatingHandler
 {
     private static readonly HttpRequestOptionsKey<Uri> s_originalUri = new("Avatar.OriginalUri");
+    private static readonly ResiliencePropertyKey<HttpRequestMessage> s_request = new("Avatar.Request");
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
 
     /// <summary>Builds the pipeline.</summary>
@@ -51,7 +52,7 @@ public sealed class ResilienceHandler : DelegatingHandler
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        context.Properties.Set(new ResiliencePropertyKey<HttpRequestMessage>("request"), request);
+        context.Properties.Set(s_request, request);
         if (request.RequestUri is { } uri)
         {
             // Service discovery rewrites the address: each attempt starts again from the logical name.
@@ -75,7 +76,7 @@ public sealed class ResilienceHandler : DelegatingHandler
     }
 
     private static bool IsIdempotent(ResilienceContext context) =>
-        context.Properties.TryGetValue(new ResiliencePropertyKey<HttpRequestMessage>("request"), out var request)
+        context.Properties.TryGetValue(s_request, out var request)
         && (request.Method == HttpMethod.Get || request.Method == HttpMethod.Head || request.Method == HttpMethod.Options
             || request.Method == HttpMethod.Put || request.Method == HttpMethod.Delete);
 

@@ -91,7 +91,7 @@ public sealed class AnimationPostProcessor
                 return i;
             }
         }
-        throw new ArgumentException($"Unknown emotion '{name}'; known: {string.Join(", ", Emotions)}.", nameof(name));
+        throw new ArgumentException($"Unknown emotion '{name}'; known: {string.Join(", ", Emotions)}.");
     }
 
     /// <summary>Post-processes one 30 FPS frame in place.</summary>

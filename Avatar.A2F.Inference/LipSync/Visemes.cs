@@ -111,7 +111,7 @@ public static class BlendShapes
 
     /// <summary>Index of a blend shape name; throws for unknown names.</summary>
     public static int IndexOf(string name) =>
-        s_index.TryGetValue(name, out var i) ? i : throw new ArgumentException($"Unknown blend shape '{name}'.", nameof(name));
+        s_index.TryGetValue(name, out var i) ? i : throw new ArgumentException($"Unknown blend shape '{name}'.");
 
     /// <summary>Index of JawOpen.</summary>
     public static readonly int JawOpen = IndexOf("JawOpen");

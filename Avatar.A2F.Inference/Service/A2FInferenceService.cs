@@ -47,7 +47,7 @@ public sealed class A2FInferenceService(BatchingVisemeModel model, GrpcChannel a
         var settings = HeaderSettings.From(header);
         var rate = header.AudioHeader.SamplesPerSecond;
         var lipSync = new LipSyncStream(model, (int)rate);
-        var post = new AnimationPostProcessor(settings, seed: header.AnimationIds?.StreamId?.GetHashCode(StringComparison.Ordinal) ?? 0);
+        var post = InvalidArgumentOnUnknownNames(() => new AnimationPostProcessor(settings, seed: header.AnimationIds?.StreamId?.GetHashCode(StringComparison.Ordinal) ?? 0));
         var emotions = new Queue<Nvidia.Ace.EmotionWithTimecode.V1.EmotionWithTimeCode>();
 
         await using var push = animation.ClientStreaming(A2FMethods.PushAnimationDataStream, new CallOptions(CancellationToken: cancellationToken));
@@ -101,6 +101,19 @@ public sealed class A2FInferenceService(BatchingVisemeModel model, GrpcChannel a
         return new StatusMessage { Code = StatusMessage.Types.Code.Success, Message = "audio processed" };
     }
 
+    /// <summary>The post-processor refuses unknown blend shape and emotion names; for the client that is INVALID_ARGUMENT.</summary>
+    private static T InvalidArgumentOnUnknownNames<T>(Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new RpcException(StatusCode.InvalidArgument, ex.Message);
+        }
+    }
+
     private static async Task SendAsync(List<BlendFrame> frames, AnimationPostProcessor post, Queue<Nvidia.Ace.EmotionWithTimecode.V1.EmotionWithTimeCode> emotions,
         IClientStreamWriter<AnimationData.AnimationDataStream> writer, CancellationToken cancellationToken)
     {
@@ -109,11 +122,7 @@ public sealed class A2FInferenceService(BatchingVisemeModel model, GrpcChannel a
             while (emotions.TryPeek(out var next) && next.TimeCode <= frame.TimeCode)
             {
                 var emotion = emotions.Dequeue().Emotion;
-                foreach (var name in emotion.Keys.Where(n => !A2FApi.Emotions.Contains(n)))
-                {
-                    throw new RpcException(StatusCode.InvalidArgument, $"Unknown emotion '{name}'.");
-                }
-                post.SetEmotion(emotion);
+                InvalidArgumentOnUnknownNames(() => { post.SetEmotion(emotion); return true; });
             }
             post.Apply(frame);
             await writer.WriteAsync(new AnimationData.AnimationDataStream

@@ -5,7 +5,7 @@ using Nvidia.Ace.A2F.V1;
 
 namespace Avatar.A2F.Inference.Service;
 
-/// <summary>Turns a stream header's parameters into <see cref="AnimationSettings"/>, refusing unknown names with INVALID_ARGUMENT.</summary>
+/// <summary>Turns a stream header's parameters into <see cref="AnimationSettings"/>, refusing unknown face parameters with INVALID_ARGUMENT.</summary>
 public static class HeaderSettings
 {
     /// <summary>The settings the header asks for.</summary>
@@ -17,16 +17,9 @@ public static class HeaderSettings
             throw Invalid($"Unknown face parameter '{key}'; known: {string.Join(", ", A2FApi.FaceParameters)}.");
         }
         float Face(string key, float fallback) => face.TryGetValue(key, out var value) ? value : fallback;
+        // Blend shape and emotion names are checked where they are used, by AnimationPostProcessor.
         var shapes = header.BlendshapeParams;
-        foreach (var name in (shapes?.BsWeightMultipliers.Keys ?? []).Concat(shapes?.BsWeightOffsets.Keys ?? []).Where(n => !A2FApi.BlendShapeNames.Contains(n)))
-        {
-            throw Invalid($"Unknown blend shape '{name}' in blendshape_params.");
-        }
         var emotion = header.EmotionParams;
-        foreach (var name in (emotion?.BeginningEmotion.Keys ?? []).Where(n => !A2FApi.Emotions.Contains(n)))
-        {
-            throw Invalid($"Unknown emotion '{name}'; known: {string.Join(", ", A2FApi.Emotions)}.");
-        }
         var post = header.EmotionPostProcessingParams;
         var defaults = new AnimationSettings();
         return new AnimationSettings
