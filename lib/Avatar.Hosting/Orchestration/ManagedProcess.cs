@@ -162,19 +162,19 @@ internal sealed class ManagedProcess(string resource, string name, Func<ProcessS
         if (_process is { } process && Pid is { } pid)
         {
             Native.Signal(pid, spec().StopSignal);
-            using var timeout = new CancellationTokenSource(grace);
+            // Wait on the run loop, not on the Process: the loop disposes the Process as soon as it exits.
             try
             {
-                await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+                await _loop.WaitAsync(grace).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (TimeoutException)
             {
                 logs.Add(resource, Name, $"did not stop within {grace.TotalSeconds:0} s; killing it", isError: true);
                 try
                 {
                     process.Kill(entireProcessTree: true);
                 }
-                catch (InvalidOperationException)
+                catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
                 {
                     // Exited between the timeout and the kill.
                 }
