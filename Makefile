@@ -4,7 +4,7 @@ CONFIGURATION ?= Debug
 BENCH ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench build setup clean model eval
+.PHONY: run test bench build setup clean model eval publish
 
 ## Install what is missing (Debian packages, npm peers), restore and build.
 setup:
@@ -20,6 +20,11 @@ run: build
 ## Run every test (unit, integration on real postgres/redis-server/processes).
 test: build
 	@bash eng/test.sh $(CONFIGURATION)
+
+## Write the Aspire manifest and the Kubernetes manifests (aspirate-output/, committed; its *.secret.env files are not).
+publish: build
+	dotnet run --project Avatar.AppHost -c $(CONFIGURATION) --no-build -- --publisher manifest --output-path aspire-manifest.json
+	dotnet run --project Avatar.AppHost -c $(CONFIGURATION) --no-build -- --publisher kubernetes --output-path aspirate-output
 
 ## Benchmarks: `make bench` for all groups, `make bench BENCH=redis` for one. Results: artifacts/bench/<group>.json.
 bench: setup

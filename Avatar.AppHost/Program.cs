@@ -20,20 +20,20 @@ var api = builder.AddProject<Projects.Avatar_Api>("api")
     .WithExternalHttpEndpoints();
 
 // Audio to blend shapes over NVIDIA's Audio2Face-3D gRPC API: clients call the controller, which pushes audio to an
-// inference replica and gets the animation back on its animation port.
+// inference replica and gets the animation back on its animation port. In containers they listen on NVIDIA's ports.
 var inference = builder.AddProject<Projects.Avatar_A2F_Inference>("a2f-inference")
-    .WithEndpoint(port: 50000, scheme: "http", name: "grpc", http2Only: true)
+    .WithEndpoint(port: 50000, targetPort: 50010, scheme: "http", name: "grpc", http2Only: true)
     .WithHttpEndpoint()
     .WithHttpHealthCheck("/health")
     .WithGpu();
 
 var controller = builder.AddProject<Projects.Avatar_A2F_Controller>("a2f-controller")
-    .WithEndpoint(port: 52000, scheme: "http", name: "grpc", http2Only: true)
-    .WithEndpoint(port: 51000, scheme: "http", name: "animation", http2Only: true)
+    .WithEndpoint(port: 52000, targetPort: 52010, scheme: "http", name: "grpc", http2Only: true)
+    .WithEndpoint(port: 51000, targetPort: 51010, scheme: "http", name: "animation", http2Only: true)
     .WithHttpEndpoint()
     .WithReference(inference).WaitFor(inference)
     .WithHttpHealthCheck("/health")
-    .WithExternalHttpEndpoints();
+    .WithEndpoint("grpc", e => e.IsExternal = true);
 inference.WithReference(controller);
 
 builder.AddProject<Projects.Avatar_Chat>("chat")

@@ -14,6 +14,7 @@ command -v setsid >/dev/null || missing+=(util-linux)
 command -v node >/dev/null || missing+=(nodejs npm)
 ldconfig -p | grep -q "libespeak-ng.so.1 " || missing+=(espeak-ng)
 command -v chromium >/dev/null || missing+=(chromium)   # the dashboard's browser test (Playwright drives it; nothing is downloaded)
+command -v kubectl >/dev/null || missing+=(kubectl)     # kustomize 5 inside: renders the manifests in the publishing tests
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing: ${missing[*]}"
@@ -24,6 +25,11 @@ fi
 # The real gRPC peer of lib/Avatar.Grpc's tests: @grpc/grpc-js, pinned by package-lock.json.
 if [ ! -d Avatar.Tests/Grpc/peer/node_modules/@grpc/grpc-js ]; then
   (cd Avatar.Tests/Grpc/peer && npm ci --no-audit --no-fund --silent)
+fi
+
+# The Kubernetes schemas the publishing tests check rendered manifests against, pinned by package-lock.json.
+if [ ! -d Avatar.Tests/Publishing/schema/node_modules/kubernetes-models ]; then
+  (cd Avatar.Tests/Publishing/schema && npm ci --no-audit --no-fund --silent)
 fi
 
 # A Debian redis-server package may start a system service on 6379; Avatar runs its own on free ports, so leave it.

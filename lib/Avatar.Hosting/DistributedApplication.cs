@@ -77,7 +77,7 @@ public sealed class DistributedApplication : IAsyncDisposable
     {
         if (_builder.Configuration["publisher"] is { } publisher)
         {
-            Publishing.Publisher.Publish(publisher, _builder.Configuration["output-path"], Resources);
+            Publishing.Publisher.Publish(publisher, _builder.Configuration["output-path"], Resources, _builder.Configuration);
             return;
         }
         using var shutdown = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

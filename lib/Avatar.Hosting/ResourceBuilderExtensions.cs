@@ -34,13 +34,17 @@ public static class ResourceBuilderExtensions
     }
 
     /// <summary>Declares an HTTP endpoint. <paramref name="port"/> is the stable port (null: any free port).</summary>
-    public static IResourceBuilder<T> WithHttpEndpoint<T>(this IResourceBuilder<T> builder, int? port = null, string name = "http", string? env = null)
+    public static IResourceBuilder<T> WithHttpEndpoint<T>(this IResourceBuilder<T> builder, int? port = null, string name = "http", string? env = null,
+        int? targetPort = null)
         where T : Resource
-        => builder.WithEndpoint(port, "http", name, env);
+        => builder.WithEndpoint(port, "http", name, env, targetPort: targetPort);
 
-    /// <summary>Declares an endpoint of any scheme; gRPC endpoints use scheme "http" with <paramref name="http2Only"/>.</summary>
+    /// <summary>
+    /// Declares an endpoint of any scheme; gRPC endpoints use scheme "http" with <paramref name="http2Only"/>.
+    /// <paramref name="targetPort"/> is the port inside a container when published (local runs listen on <paramref name="port"/>).
+    /// </summary>
     public static IResourceBuilder<T> WithEndpoint<T>(this IResourceBuilder<T> builder, int? port = null, string scheme = "tcp", string? name = null,
-        string? env = null, bool http2Only = false)
+        string? env = null, bool http2Only = false, int? targetPort = null)
         where T : Resource
     {
         name ??= scheme;
@@ -48,7 +52,18 @@ public static class ResourceBuilderExtensions
         {
             throw new InvalidOperationException($"{builder.Resource} already has an endpoint named '{name}'.");
         }
-        return builder.WithAnnotation(new EndpointAnnotation(name, scheme, port, env) { IsHttp2 = http2Only });
+        return builder.WithAnnotation(new EndpointAnnotation(name, scheme, port, env) { IsHttp2 = http2Only, TargetPort = targetPort });
+    }
+
+    /// <summary>Changes an endpoint declared before, as Aspire's callback overload does: <c>.WithEndpoint("grpc", e => e.IsExternal = true)</c>.</summary>
+    public static IResourceBuilder<T> WithEndpoint<T>(this IResourceBuilder<T> builder, string endpointName, Action<EndpointAnnotation> callback)
+        where T : Resource
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        var endpoint = builder.Resource.AnnotationsOf<EndpointAnnotation>().SingleOrDefault(e => e.Name == endpointName)
+            ?? throw new InvalidOperationException($"{builder.Resource} has no endpoint named '{endpointName}'.");
+        callback(endpoint);
+        return builder;
     }
 
     /// <summary>Marks the resource's HTTP endpoints as reachable from outside the cluster when published.</summary>
@@ -68,7 +83,7 @@ public static class ResourceBuilderExtensions
     /// <summary>Sets an environment variable from a parameter (resolved at start; secrets stay out of the model's text).</summary>
     public static IResourceBuilder<T> WithEnvironment<T>(this IResourceBuilder<T> builder, string name, IResourceBuilder<ParameterResource> parameter)
         where T : Resource
-        => builder.WithAnnotation(new EnvironmentAnnotation(name, () => parameter.Resource.Value));
+        => builder.WithAnnotation(new EnvironmentAnnotation(name, () => parameter.Resource.Value) { Parameter = parameter.Resource });
 
     /// <summary>Sets the process's command-line arguments.</summary>
     public static IResourceBuilder<T> WithArgs<T>(this IResourceBuilder<T> builder, params string[] args) where T : Resource, IProcessResource

@@ -10,6 +10,9 @@ public sealed record EndpointAnnotation(string Name, string Scheme, int? Port, s
     /// <summary>Exposed outside the cluster when published (ingress); local runs always bind to 127.0.0.1.</summary>
     public bool IsExternal { get; set; }
 
+    /// <summary>The port the process listens on inside a container when published; null: 8080 for HTTP, else <see cref="Port"/>.</summary>
+    public int? TargetPort { get; init; }
+
     /// <summary>The HTTP/2-only protocol flag for gRPC endpoints (h2c).</summary>
     public bool IsHttp2 { get; init; }
 
@@ -24,7 +27,11 @@ public sealed record EndpointAnnotation(string Name, string Scheme, int? Port, s
 }
 
 /// <summary>An environment variable, computed when the process starts.</summary>
-public sealed record EnvironmentAnnotation(string Name, Func<string> Value) : IResourceAnnotation;
+public sealed record EnvironmentAnnotation(string Name, Func<string> Value) : IResourceAnnotation
+{
+    /// <summary>The parameter the value comes from, if any: publishers put a secret one into a Secret, never a ConfigMap.</summary>
+    public ParameterResource? Parameter { get; init; }
+}
 
 /// <summary>Command-line arguments for a process resource.</summary>
 public sealed record ArgumentsAnnotation(IReadOnlyList<string> Arguments) : IResourceAnnotation;
