@@ -52,24 +52,27 @@ public sealed class DashboardTests
         }
     }
 
-    private static void UseOtlp(OtlpExporterOptions o, DistributedApplication app, string signal)
+    private static void UseOtlp(OtlpExporterOptions o, DistributedApplication app, string signal, OtlpExportProtocol protocol)
     {
-        o.Protocol = OtlpExportProtocol.HttpProtobuf;
-        o.Endpoint = new Uri(app.Dashboard!.OtlpHttpUrl, signal);
+        o.Protocol = protocol;
+        // gRPC names the signal by service method; HTTP by path.
+        o.Endpoint = protocol == OtlpExportProtocol.Grpc ? app.Dashboard!.OtlpGrpcUrl : new Uri(app.Dashboard!.OtlpHttpUrl, signal);
     }
 
-    [Fact]
-    public async Task SpansLogsAndMetricsFromTheOpenTelemetrySdkShowThroughTheApi()
+    [Theory]
+    [InlineData(OtlpExportProtocol.Grpc)]
+    [InlineData(OtlpExportProtocol.HttpProtobuf)]
+    public async Task SpansLogsAndMetricsFromTheOpenTelemetrySdkShowThroughTheApi(OtlpExportProtocol protocol)
     {
         await using var app = await StartWithDashboardAsync();
         using var frontSource = new ActivitySource("test.front");
         using var backSource = new ActivitySource("test.back");
         using var front = Sdk.CreateTracerProviderBuilder().AddSource("test.front")
             .SetResourceBuilder(ResourceBuilder.CreateEmpty().AddService("front"))
-            .AddOtlpExporter(o => UseOtlp(o, app, "v1/traces")).Build()!;
+            .AddOtlpExporter(o => UseOtlp(o, app, "v1/traces", protocol)).Build()!;
         using var back = Sdk.CreateTracerProviderBuilder().AddSource("test.back")
             .SetResourceBuilder(ResourceBuilder.CreateEmpty().AddService("back"))
-            .AddOtlpExporter(o => UseOtlp(o, app, "v1/traces")).Build()!;
+            .AddOtlpExporter(o => UseOtlp(o, app, "v1/traces", protocol)).Build()!;
         string traceId;
         using (var parent = frontSource.StartActivity("GET /talk", ActivityKind.Server)!)
         {
@@ -83,7 +86,7 @@ public sealed class DashboardTests
         using (var loggers = LoggerFactory.Create(b => b.AddOpenTelemetry(o =>
         {
             o.SetResourceBuilder(ResourceBuilder.CreateEmpty().AddService("front"));
-            o.AddOtlpExporter(e => UseOtlp(e, app, "v1/logs"));
+            o.AddOtlpExporter(e => UseOtlp(e, app, "v1/logs", protocol));
         })))
         {
             loggers.CreateLogger("Talk").LogWarning("Voice {Voice} is slow", "alto");
@@ -92,7 +95,7 @@ public sealed class DashboardTests
         using var meter = new Meter("test.meter");
         using var meters = Sdk.CreateMeterProviderBuilder().AddMeter("test.meter")
             .SetResourceBuilder(ResourceBuilder.CreateEmpty().AddService("back"))
-            .AddOtlpExporter(o => UseOtlp(o, app, "v1/metrics")).Build()!;
+            .AddOtlpExporter(o => UseOtlp(o, app, "v1/metrics", protocol)).Build()!;
         meter.CreateCounter<long>("frames.sent", "{frame}").Add(42);
         Assert.True(meters.ForceFlush(10_000));
 
@@ -153,6 +156,17 @@ public sealed class DashboardTests
     }
 
     [Fact]
+    public async Task TheOtlpGrpcPortServesNeitherTheApiNorThePagesWithoutAToken()
+    {
+        await using var app = await StartWithDashboardAsync();
+        using var h2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+
+        Assert.Equal(HttpStatusCode.NotFound, (await h2.GetAsync(new Uri(app.Dashboard!.OtlpGrpcUrl, "api/resources"))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await h2.PostAsync(new Uri(app.Dashboard.OtlpGrpcUrl, "api/resources/sleeper/stop"), null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await h2.GetAsync(new Uri(app.Dashboard.OtlpGrpcUrl, "/"))).StatusCode);
+    }
+
+    [Fact]
     public async Task ResourceListShowsARunningExecutableWithItsSecretsMasked()
     {
         await using var app = await StartWithDashboardAsync(b => b.Builder
@@ -173,7 +187,8 @@ public sealed class DashboardTests
         Assert.DoesNotContain("tok-123456", env["API_TOKEN"]);
         Assert.DoesNotContain("hunter2", env["ConnectionStrings__db"]);
         Assert.Contains("Host=127.0.0.1", env["ConnectionStrings__db"]);
-        Assert.Equal(app.Dashboard!.OtlpHttpUrl.ToString().TrimEnd('/'), env["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        Assert.Equal(app.Dashboard!.OtlpGrpcUrl.ToString().TrimEnd('/'), env["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        Assert.Equal("grpc", env["OTEL_EXPORTER_OTLP_PROTOCOL"]);
 
         var console = await PollAsync(client, "/api/console/sleeper", c => c.GetArrayLength() > 0);
         Assert.Contains(console.EnumerateArray(), l => l.GetProperty("text").GetString() == "started");

@@ -52,8 +52,8 @@ public sealed class DistributedApplication : IAsyncDisposable
                 Dashboard = dashboard;
                 if (_builder.Options.OtlpEndpoint is null)
                 {
-                    _builder.Options.OtlpEndpoint = dashboard.OtlpHttpUrl.ToString().TrimEnd('/');
-                    _builder.Options.OtlpProtocol = "http/protobuf";
+                    _builder.Options.OtlpEndpoint = dashboard.OtlpGrpcUrl.ToString().TrimEnd('/');
+                    _builder.Options.OtlpProtocol = "grpc";
                 }
             }
             _orchestrator.Start();

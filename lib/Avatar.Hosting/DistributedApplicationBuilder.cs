@@ -40,6 +40,9 @@ public sealed class DistributedApplicationOptions
     /// <summary>The dashboard's OTLP/HTTP receiver port on 127.0.0.1 (0: any free port).</summary>
     public int DashboardOtlpHttpPort { get; set; } = 18890;
 
+    /// <summary>The dashboard's OTLP/gRPC receiver port on 127.0.0.1 (0: any free port); services export here.</summary>
+    public int DashboardOtlpGrpcPort { get; set; } = 18889;
+
     /// <summary>Spans the dashboard keeps; the oldest go first.</summary>
     public int DashboardMaxSpans { get; set; } = 10_000;
 
@@ -76,6 +79,7 @@ public sealed class DistributedApplicationBuilder
             {
                 Options.DashboardPort = 0;
                 Options.DashboardOtlpHttpPort = 0;
+                Options.DashboardOtlpGrpcPort = 0;
             }
         }
         Options.StateDirectory ??= Path.Combine(AppHostDirectory, ".avatar");

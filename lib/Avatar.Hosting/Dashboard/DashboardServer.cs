@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using Avatar.Grpc;
 using Avatar.Hosting.ApplicationModel;
 using Avatar.Hosting.Dashboard.Otlp;
 using Avatar.Hosting.Orchestration;
@@ -10,14 +11,15 @@ using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using HttpProtocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols;
 using Microsoft.Extensions.Logging;
 
 namespace Avatar.Hosting.Dashboard;
 
 /// <summary>
 /// The AppHost's dashboard: resource states and actions, console output, and the traces, logs and metrics services
-/// send it over OTLP/HTTP. Pages and API need the browser token (login URL cookie or bearer header); the OTLP port
-/// takes no token, as it listens on loopback only.
+/// send it over OTLP (gRPC or HTTP/protobuf). Pages and API need the browser token (login URL cookie or bearer header);
+/// the OTLP ports take no token, as they listen on loopback only.
 /// </summary>
 public sealed partial class DashboardServer : IAsyncDisposable
 {
@@ -43,8 +45,11 @@ public sealed partial class DashboardServer : IAsyncDisposable
     /// <summary>The dashboard's address (pages and JSON API).</summary>
     public Uri Url { get; private set; } = null!;
 
-    /// <summary>The OTLP/HTTP receiver's address; services get it as OTEL_EXPORTER_OTLP_ENDPOINT.</summary>
+    /// <summary>The OTLP/HTTP receiver's address.</summary>
     public Uri OtlpHttpUrl { get; private set; } = null!;
+
+    /// <summary>The OTLP/gRPC receiver's address; services get it as OTEL_EXPORTER_OTLP_ENDPOINT, as in Aspire.</summary>
+    public Uri OtlpGrpcUrl { get; private set; } = null!;
 
     /// <summary>Opens the dashboard in a browser and logs in (sets the cookie).</summary>
     public Uri LoginUrl => new(Url, $"login?t={BrowserToken}");
@@ -62,8 +67,10 @@ public sealed partial class DashboardServer : IAsyncDisposable
         {
             k.Listen(IPAddress.Loopback, _options.DashboardPort);
             k.Listen(IPAddress.Loopback, _options.DashboardOtlpHttpPort);
+            k.Listen(IPAddress.Loopback, _options.DashboardOtlpGrpcPort, l => l.Protocols = HttpProtocols.Http2);
             k.Limits.MaxRequestBodySize = MaxOtlpBody;
         });
+        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = MaxOtlpBody);
         var web = builder.Build();
         web.Use(GuardAsync);
         MapOtlp(web);
@@ -75,12 +82,26 @@ public sealed partial class DashboardServer : IAsyncDisposable
         // Port 0 asks for a free port: Kestrel reports them in the order they were configured.
         Url = new Uri($"http://localhost:{ports[0]}/");
         OtlpHttpUrl = new Uri($"http://localhost:{ports[1]}");
+        OtlpGrpcUrl = new Uri($"http://localhost:{ports[2]}");
     }
 
     private bool IsOtlpPort(HttpContext context) => context.Connection.LocalPort == OtlpHttpUrl.Port;
 
     private async Task GuardAsync(HttpContext context, RequestDelegate next)
     {
+        // The gRPC port serves gRPC calls and nothing else: not the pages, not the token-guarded API.
+        var onGrpcPort = context.Connection.LocalPort == OtlpGrpcUrl.Port;
+        var isGrpc = context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true;
+        if (onGrpcPort || isGrpc)
+        {
+            if (onGrpcPort && isGrpc)
+            {
+                await next(context).ConfigureAwait(false);
+                return;
+            }
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
         if (IsOtlpPort(context))
         {
             if (context.Request.Path.StartsWithSegments("/v1"))
@@ -148,7 +169,23 @@ public sealed partial class DashboardServer : IAsyncDisposable
         web.MapPost("/v1/traces", context => ReceiveAsync(context, ExportTraceServiceRequest.Parser, r => Telemetry.Add(r), new ExportTraceServiceResponse()));
         web.MapPost("/v1/logs", context => ReceiveAsync(context, ExportLogsServiceRequest.Parser, r => Telemetry.Add(r), new ExportLogsServiceResponse()));
         web.MapPost("/v1/metrics", context => ReceiveAsync(context, ExportMetricsServiceRequest.Parser, r => Telemetry.Add(r), new ExportMetricsServiceResponse()));
+
+        // OTLP/gRPC: the collector services' Export methods (opentelemetry-proto's collector/*/v1/*_service.proto).
+        web.MapGrpcService(new ServiceDefinitionBuilder()
+            .AddUnary(Export("trace", "TraceService", ExportTraceServiceRequest.Parser, ExportTraceServiceResponse.Parser),
+                (request, _) => { Telemetry.Add(request); return Task.FromResult(new ExportTraceServiceResponse()); })
+            .AddUnary(Export("logs", "LogsService", ExportLogsServiceRequest.Parser, ExportLogsServiceResponse.Parser),
+                (request, _) => { Telemetry.Add(request); return Task.FromResult(new ExportLogsServiceResponse()); })
+            .AddUnary(Export("metrics", "MetricsService", ExportMetricsServiceRequest.Parser, ExportMetricsServiceResponse.Parser),
+                (request, _) => { Telemetry.Add(request); return Task.FromResult(new ExportMetricsServiceResponse()); })
+            .Build());
     }
+
+    private static Method<TRequest, TResponse> Export<TRequest, TResponse>(string signal, string service,
+        MessageParser<TRequest> request, MessageParser<TResponse> response)
+        where TRequest : IMessage<TRequest> where TResponse : IMessage<TResponse>
+        => new(MethodType.Unary, $"opentelemetry.proto.collector.{signal}.v1.{service}", "Export",
+            Marshallers.Protobuf(request), Marshallers.Protobuf(response));
 
     private static async Task ReceiveAsync<T>(HttpContext context, MessageParser<T> parser, Action<T> add, IMessage response) where T : IMessage<T>
     {

@@ -43,6 +43,7 @@ public static class DistributedApplicationTestingBuilder
             DashboardEnabled = false,
             DashboardPort = 0,
             DashboardOtlpHttpPort = 0,
+            DashboardOtlpGrpcPort = 0,
         };
     }
 
