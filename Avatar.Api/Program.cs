@@ -1,6 +1,7 @@
 using Avatar.Api;
 using Avatar.Api.Characters;
 using Avatar.Api.Data;
+using Avatar.Api.Facts;
 using Avatar.Api.Sessions;
 using Avatar.Api.Users;
 
@@ -24,6 +25,7 @@ app.MapOpenApi();
 app.MapUsersApi();
 app.MapCharactersApi();
 app.MapSessionsApi();
+app.MapFactsApi();
 
 app.Run();
 return 0;

@@ -18,6 +18,10 @@ public sealed record Session(Guid Id, Guid CharacterId, string Status, DateTime 
 /// <param name="Role">"user" or "character".</param>
 public sealed record Message(Guid Id, string Role, string Text, DateTime CreatedAt);
 
+/// <summary>A single-use credential for opening the session's WebSocket at Avatar.Chat (?ticket=...).</summary>
+/// <param name="Ticket">Works once, until <paramref name="ExpiresAt"/>.</param>
+public sealed record SessionTicket(string Ticket, DateTime ExpiresAt);
+
 /// <summary>/v1/sessions: a user's conversations and their transcripts; another user's are invisible (404).</summary>
 public static class SessionsApi
 {
@@ -32,6 +36,7 @@ public static class SessionsApi
         group.MapGet("/{id:guid}", Get);
         group.MapPost("/{id:guid}/end", End);
         group.MapGet("/{id:guid}/messages", Messages);
+        group.MapPost("/{id:guid}/ticket", Ticket);
         return group;
     }
 
@@ -82,6 +87,38 @@ public static class SessionsApi
             """,
             new { Id = id, UserId = user.UserId(), Now = time.GetUtcNow().UtcDateTime });
         return session is null ? TypedResults.NotFound() : TypedResults.Ok(session);
+    }
+
+    /// <summary>How long a WebSocket ticket stays valid: enough to open the socket right after asking.</summary>
+    public static readonly TimeSpan TicketLifetime = TimeSpan.FromSeconds(60);
+
+    /// <summary>Issues a single-use WebSocket ticket for an active session of the user's.</summary>
+    public static async Task<Results<Ok<SessionTicket>, NotFound, Conflict<ProblemDetails>>> Ticket(Guid id, ClaimsPrincipal user,
+        NpgsqlDataSource db, TimeProvider time)
+    {
+        var ticket = "avt_" + Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))
+            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var now = time.GetUtcNow().UtcDateTime;
+        var expiresAt = now + TicketLifetime;
+        await using var connection = await db.OpenConnectionAsync();
+        var status = await connection.ExecuteScalarAsync<string?>(
+            "SELECT status FROM sessions WHERE id = @Id AND user_id = @UserId", new { Id = id, UserId = user.UserId() });
+        if (status is null)
+        {
+            return TypedResults.NotFound();
+        }
+        if (status != "active")
+        {
+            return TypedResults.Conflict(new ProblemDetails { Status = 409, Title = "The session has ended.", Detail = $"Session {id} has ended; start a new one." });
+        }
+        // Expired tickets are cleared here, where they are made, rather than by a job of their own.
+        await connection.ExecuteAsync(
+            """
+            DELETE FROM tickets WHERE expires_at < @Now;
+            INSERT INTO tickets (hash, user_id, session_id, expires_at) VALUES (@Hash, @UserId, @Id, @ExpiresAt);
+            """,
+            new { Now = now, Hash = ApiKeyAuthentication.Hash(ticket), UserId = user.UserId(), Id = id, ExpiresAt = expiresAt });
+        return TypedResults.Ok(new SessionTicket(ticket, expiresAt));
     }
 
     /// <summary>The session's transcript, oldest first, a page at a time.</summary>
