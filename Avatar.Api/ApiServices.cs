@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Avatar.Api.Data;
 using Avatar.Api.Infrastructure;
+using Avatar.Npgsql;
 using Microsoft.AspNetCore.Authentication;
 
 namespace Avatar.Api;
@@ -14,7 +15,7 @@ public static class ApiServices
     /// <summary>Adds the database, API key authentication, strict JSON, error shaping and OpenAPI.</summary>
     public static WebApplicationBuilder AddApiServices(this WebApplicationBuilder builder)
     {
-        builder.AddDatabase();
+        builder.AddNpgsqlDataSource(Database.ConnectionName);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
@@ -29,6 +30,9 @@ public static class ApiServices
         builder.Services.AddExceptionHandler<ApiErrors>();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
         builder.Services.AddOpenApi();
+        // Any origin may call: requests authenticate with the X-Api-Key header, never with cookies, so another site's
+        // page cannot act for a user without their key (the browser client is served by Chat, on another port).
+        builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => policy.AllowAnyOrigin().AllowAnyHeader().AllowAnyMethod()));
         return builder;
     }
 }

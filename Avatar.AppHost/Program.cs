@@ -36,10 +36,11 @@ var controller = builder.AddProject<Projects.Avatar_A2F_Controller>("a2f-control
     .WithEndpoint("grpc", e => e.IsExternal = true);
 inference.WithReference(controller);
 
+// Conversations: the model, the voice and the face, streamed over a WebSocket; the browser client is served here too.
 builder.AddProject<Projects.Avatar_Chat>("chat")
     .WithHttpEndpoint(port: 4009)
-    .WithReference(api).WithReference(controller).WithReference(redis)
-    .WaitFor(api)
+    .WithReference(db).WithReference(api).WithReference(controller)
+    .WaitForCompletion(migrations).WaitFor(controller)
     .WithHttpHealthCheck("/health")
     .WithExternalHttpEndpoints();
 

@@ -1,7 +1,18 @@
-// Reports health only for now; its real work arrives with a later issue (see README's status table).
+using Avatar.Chat;
+using Avatar.Chat.Client;
+using Avatar.Chat.Conversations;
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddChatServices();
 
 var app = builder.Build();
+app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
+app.UseDefaultFiles();
+app.UseStaticFiles();
+
 app.MapDefaultEndpoints();
+app.MapConversationsApi();
+app.MapClientConfig();
+
 app.Run();

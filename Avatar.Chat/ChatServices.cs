@@ -1,0 +1,54 @@
+using Avatar.Chat.Conversations;
+using Avatar.Chat.LipSync;
+using Avatar.Chat.Llm;
+using Avatar.Chat.Speech;
+using Avatar.Grpc;
+using Avatar.Npgsql;
+
+namespace Avatar.Chat;
+
+/// <summary>Registration of everything Chat needs.</summary>
+public static class ChatServices
+{
+    /// <summary>The database, the language and speech providers chosen by configuration, the A2F client and the turn pipeline.</summary>
+    public static WebApplicationBuilder AddChatServices(this WebApplicationBuilder builder)
+    {
+        builder.AddNpgsqlDataSource("avatardb");
+        builder.Services.AddOptions<ChatOptions>().BindConfiguration("Chat").ValidateDataAnnotations().ValidateOnStart();
+        var options = builder.Configuration.GetSection("Chat").Get<ChatOptions>() ?? new ChatOptions();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ConversationStore>();
+        builder.Services.AddSingleton<TurnRunner>();
+        builder.AddLanguageModel(options.LlmProvider);
+        builder.AddSpeech(options.TtsProvider);
+
+        var controller = builder.Configuration["services:a2f-controller:grpc:0"] ?? builder.Configuration["Chat:A2FControllerAddress"]
+            ?? throw new InvalidOperationException("Missing the A2F controller's address: services__a2f-controller__grpc__0 or Chat__A2FControllerAddress.");
+        builder.Services.AddSingleton(_ => new LipSyncClient(GrpcChannel.ForAddress(controller)));
+        return builder;
+    }
+
+    private static void AddLanguageModel(this WebApplicationBuilder builder, string provider)
+    {
+        switch (provider)
+        {
+            case "embedded":
+                builder.Services.AddSingleton<ILlmClient, EmbeddedEngine>();
+                break;
+            default:
+                throw new InvalidOperationException($"Chat:LlmProvider '{provider}' is not one of: embedded, openai, anthropic.");
+        }
+    }
+
+    private static void AddSpeech(this WebApplicationBuilder builder, string provider)
+    {
+        switch (provider)
+        {
+            case "espeak":
+                builder.Services.AddSingleton<ITtsClient, EspeakTtsClient>();
+                break;
+            default:
+                throw new InvalidOperationException($"Chat:TtsProvider '{provider}' is not one of: espeak, elevenlabs, openai.");
+        }
+    }
+}

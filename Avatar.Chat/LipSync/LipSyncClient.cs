@@ -1,0 +1,58 @@
+using System.Runtime.CompilerServices;
+using Avatar.A2F.Contracts;
+using Avatar.Grpc;
+using Google.Protobuf;
+using Nvidia.Ace.Audio.V1;
+using Controller = Nvidia.Ace.Controller.V1;
+
+namespace Avatar.Chat.LipSync;
+
+/// <summary>One frame of the face: a time on the clip's clock and the 68 blend shape weights (A2FApi.BlendShapeNames).</summary>
+public readonly record struct FaceFrame(double Time, float[] Weights);
+
+/// <summary>Turns speech into blend shape frames through the A2F controller (NVIDIA's ProcessAudioStream).</summary>
+public sealed class LipSyncClient(GrpcChannel controller)
+{
+    // 100 ms pieces: small enough that the controller starts on a sentence at once, large enough to cost little.
+    private const double ChunkSeconds = 0.1;
+
+    /// <summary>Streams the clip's audio to the controller and yields the frames as they come back.</summary>
+    /// <exception cref="RpcException">The controller refused the audio or is unavailable.</exception>
+    public async IAsyncEnumerable<FaceFrame> AnimateAsync(ReadOnlyMemory<byte> pcm16, int sampleRate,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var call = controller.DuplexStreaming(A2FMethods.ProcessAudioStream, new CallOptions(CancellationToken: cancellationToken));
+        var sending = SendAsync(call.RequestStream, pcm16, sampleRate, cancellationToken);
+        while (await call.ResponseStream.MoveNext(cancellationToken))
+        {
+            foreach (var frame in call.ResponseStream.Current.AnimationData?.SkelAnimation?.BlendShapeWeights ?? [])
+            {
+                yield return new FaceFrame(frame.TimeCode, [.. frame.Values]);
+            }
+        }
+        await sending;
+    }
+
+    private static async Task SendAsync(IClientStreamWriter<Controller.AudioStream> requests, ReadOnlyMemory<byte> pcm16, int sampleRate,
+        CancellationToken cancellationToken)
+    {
+        await requests.WriteAsync(new Controller.AudioStream
+        {
+            AudioStreamHeader = new Controller.AudioStreamHeader
+            {
+                AudioHeader = new AudioHeader
+                {
+                    AudioFormat = AudioHeader.Types.AudioFormat.Pcm, ChannelCount = 1, SamplesPerSecond = (uint)sampleRate, BitsPerSample = 16,
+                },
+            },
+        }, cancellationToken);
+        var chunk = (int)(sampleRate * ChunkSeconds) * 2;
+        for (var offset = 0; offset < pcm16.Length; offset += chunk)
+        {
+            var piece = pcm16.Slice(offset, Math.Min(chunk, pcm16.Length - offset));
+            await requests.WriteAsync(new Controller.AudioStream { AudioWithEmotion = new() { AudioBuffer = ByteString.CopyFrom(piece.Span) } }, cancellationToken);
+        }
+        await requests.WriteAsync(new Controller.AudioStream { EndOfAudio = new() }, cancellationToken);
+        await requests.CompleteAsync();
+    }
+}
