@@ -19,6 +19,8 @@ public sealed class EmbeddedEngine : ILlmClient
         "on", "at", "for", "with", "and", "or", "but", "what", "which", "who", "how", "when", "where", "why", "it", "that", "this",
         "can", "could", "will", "would", "should", "about", "tell", "know", "please", "so", "just", "like", "have", "has", "there",
         "they", "we", "he", "she", "them", "our", "their", "its", "if", "not", "no", "yes", "any", "some", "all", "really",
+        // Times frame what was said rather than being its topic.
+        "today", "yesterday", "tomorrow", "tonight", "morning", "evening", "weekend", "week", "year", "day", "time", "spent",
     };
 
     /// <inheritdoc />
@@ -77,7 +79,7 @@ public sealed class EmbeddedEngine : ILlmClient
 
     private static string BlindDate(CharacterContext character, string said, Random random)
     {
-        var topic = Keywords(said).OrderByDescending(w => w.Length).FirstOrDefault();
+        var topic = Topic(said);
         var reaction = topic is null
             ? Pick(random, "I like the way you put that.", "That made me smile.")
             : Pick(random, $"Oh, {topic}? Tell me more about that.", $"You had me at {topic}.", $"I did not expect {topic}, I love it.");
@@ -89,7 +91,7 @@ public sealed class EmbeddedEngine : ILlmClient
 
     private static string CustomChat(CharacterContext character, string said, Random random)
     {
-        var topic = Keywords(said).OrderByDescending(w => w.Length).FirstOrDefault();
+        var topic = Topic(said);
         var style = character.Persona.Split(['.', '!', '?'], StringSplitOptions.RemoveEmptyEntries).Select(s => s.Trim()).FirstOrDefault(s => s.Length > 0);
         var heard = topic is null ? Pick(random, "I hear you.", "Go on.") : Pick(random, $"So, {topic}.", $"Let us talk about {topic}.");
         var voice = style is null ? "" : $" As I always say, {style.TrimEnd('.').ToLowerInvariant()}.";
@@ -97,10 +99,15 @@ public sealed class EmbeddedEngine : ILlmClient
     }
 
     /// <summary>Lowercased content words with a crude stem, for matching a question against facts.</summary>
-    internal static HashSet<string> Keywords(string text) =>
-        [.. text.Split([' ', ',', '.', '!', '?', ';', ':', '"', '\'', '(', ')', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries)
-            .Where(w => w.Length > 2 && !s_stopWords.Contains(w))
-            .Select(Stem)];
+    internal static HashSet<string> Keywords(string text) => [.. ContentWords(text).Select(Stem)];
+
+    /// <summary>What the user talked about, to echo back: the longest content word, the later one on a tie.</summary>
+    private static string? Topic(string text) =>
+        ContentWords(text).Select(w => w.ToLowerInvariant()).Reverse().OrderByDescending(w => w.Length).FirstOrDefault();
+
+    private static IEnumerable<string> ContentWords(string text) =>
+        text.Split([' ', ',', '.', '!', '?', ';', ':', '"', '\'', '(', ')', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries)
+            .Where(w => w.Length > 2 && !s_stopWords.Contains(w));
 
     private static string Stem(string word)
     {

@@ -13,7 +13,7 @@ public sealed class SentenceSplitter
 
     private static readonly HashSet<string> s_abbreviations = new(StringComparer.OrdinalIgnoreCase)
     {
-        "mr", "mrs", "ms", "dr", "st", "vs", "etc", "e.g", "i.e", "jr", "sr", "prof", "mt", "no", "approx",
+        "mr", "mrs", "ms", "dr", "st", "vs", "etc", "e.g", "i.e", "jr", "sr", "prof", "mt", "no", "approx", "a.m", "p.m",
     };
 
     private readonly StringBuilder _pending = new();
