@@ -41,6 +41,7 @@ builder.AddProject<Projects.Avatar_Chat>("chat")
     .WithHttpEndpoint(port: 4009)
     .WithReference(db).WithReference(api).WithReference(controller)
     .WaitForCompletion(migrations).WaitFor(controller)
+    .WithChatProviders(builder)
     .WithHttpHealthCheck("/health")
     .WithExternalHttpEndpoints();
 

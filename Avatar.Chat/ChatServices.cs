@@ -35,10 +35,21 @@ public static class ChatServices
             case "embedded":
                 builder.Services.AddSingleton<ILlmClient, EmbeddedEngine>();
                 break;
+            case "openai":
+                builder.Services.AddSingleton(builder.Options<OpenAiChatOptions>("Chat:OpenAi"));
+                builder.Services.AddHttpClient<ILlmClient, OpenAiChatClient>();
+                break;
+            case "anthropic":
+                builder.Services.AddSingleton(builder.Options<AnthropicOptions>("Chat:Anthropic"));
+                builder.Services.AddHttpClient<ILlmClient, AnthropicChatClient>();
+                break;
             default:
                 throw new InvalidOperationException($"Chat:LlmProvider '{provider}' is not one of: embedded, openai, anthropic.");
         }
     }
+
+    private static T Options<T>(this WebApplicationBuilder builder, string section) where T : new()
+        => builder.Configuration.GetSection(section).Get<T>() ?? new T();
 
     private static void AddSpeech(this WebApplicationBuilder builder, string provider)
     {
@@ -46,6 +57,14 @@ public static class ChatServices
         {
             case "espeak":
                 builder.Services.AddSingleton<ITtsClient, EspeakTtsClient>();
+                break;
+            case "elevenlabs":
+                builder.Services.AddSingleton(builder.Options<ElevenLabsOptions>("Chat:ElevenLabs"));
+                builder.Services.AddHttpClient<ITtsClient, ElevenLabsTtsClient>();
+                break;
+            case "openai":
+                builder.Services.AddSingleton(builder.Options<OpenAiSpeechOptions>("Chat:OpenAiSpeech"));
+                builder.Services.AddHttpClient<ITtsClient, OpenAiSpeechClient>();
                 break;
             default:
                 throw new InvalidOperationException($"Chat:TtsProvider '{provider}' is not one of: espeak, elevenlabs, openai.");
