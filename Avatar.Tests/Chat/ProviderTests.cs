@@ -167,7 +167,7 @@ public sealed class ProviderTests : IAsyncDisposable
             }
         });
         // The reset may overtake data still in flight: what arrived is a prefix of what was sent, never more.
-        Assert.Equal(["The ", "Tow"][..received.Count], received);
+        Assert.Equal(new[] { "The ", "Tow" }[..received.Count], received);
         Assert.Null(error.StatusCode);
         Assert.True(error.IsTransient);
     }
