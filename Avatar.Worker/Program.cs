@@ -1,7 +1,11 @@
-// Reports health only for now; its real work arrives with a later issue (see README's status table).
+using Avatar.Worker;
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddWorkerServices();
 
 var app = builder.Build();
+// Gauges read Redis when exported: create the meter at start, not on first use.
+app.Services.GetRequiredService<Avatar.Worker.Jobs.JobMetrics>();
 app.MapDefaultEndpoints();
 app.Run();
