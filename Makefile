@@ -26,11 +26,10 @@ publish: build
 	dotnet run --project Avatar.AppHost -c $(CONFIGURATION) --no-build -- --publisher manifest --output-path aspire-manifest.json
 	dotnet run --project Avatar.AppHost -c $(CONFIGURATION) --no-build -- --publisher kubernetes --output-path aspirate-output
 
-## Benchmarks: `make bench` for all groups, `make bench BENCH=redis` for one. Results: artifacts/bench/<group>.json.
+## Benchmarks: `make bench` for all groups (redis, grpc, a2f, chat), `make bench BENCH=redis` for one. Results: artifacts/bench/<group>.json.
 bench: setup
-	dotnet build -c Release -nologo -v quiet Avatar.A2F.Controller
-	dotnet build -c Release -nologo -v quiet Avatar.A2F.Inference
-	dotnet run -c Release --project bench/Avatar.Bench -- $(BENCH)
+	dotnet build -c Release -nologo -v quiet bench/Avatar.Bench
+	dotnet run -c Release --no-build --project bench/Avatar.Bench -- $(BENCH)
 
 ## Train the lip-sync model on espeak-ng speech (about 2 minutes) into Avatar.A2F.Inference/Models/lipsync.onnx, then score it.
 model: setup

@@ -6,6 +6,7 @@ var groups = new Dictionary<string, Func<Task<IReadOnlyList<BenchResult>>>>(Stri
     ["redis"] = RedisBench.RunAsync,
     ["grpc"] = GrpcBench.RunAsync,
     ["a2f"] = A2FBench.RunAsync,
+    ["chat"] = ChatBench.RunAsync,
 };
 var selected = args.Length == 0 ? [.. groups.Keys] : args;
 foreach (var name in selected)
