@@ -41,7 +41,7 @@ public sealed class AnthropicChatClient(HttpClient http, AnthropicOptions option
         var events = ProviderHttp.ReadEventsAsync(body, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
         {
-            while (await Next(events, cancellationToken))
+            while (await ProviderHttp.NextAsync(events, "The Anthropic stream", cancellationToken))
             {
                 using var json = OpenAiChatClient.ParseEvent(events.Current.Data);
                 var root = json.RootElement;
@@ -66,17 +66,6 @@ public sealed class AnthropicChatClient(HttpClient http, AnthropicOptions option
         throw new LlmException("The Anthropic stream ended before message_stop.");
     }
 
-    private static async Task<bool> Next(IAsyncEnumerator<ServerSentEvent> events, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await events.MoveNextAsync();
-        }
-        catch (Exception e) when (ProviderHttp.IsBrokenStream(e, cancellationToken))
-        {
-            throw new LlmException($"The Anthropic stream broke: {e.Message}", inner: e);
-        }
-    }
 
     private byte[] Body(LlmRequest request)
     {

@@ -40,7 +40,7 @@ public sealed class OpenAiChatClient(HttpClient http, OpenAiChatOptions options)
         var events = ProviderHttp.ReadEventsAsync(body, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
         {
-            while (await Next(events, cancellationToken))
+            while (await ProviderHttp.NextAsync(events, "The OpenAI-compatible stream", cancellationToken))
             {
                 var data = events.Current.Data;
                 if (data == "[DONE]")
@@ -60,17 +60,6 @@ public sealed class OpenAiChatClient(HttpClient http, OpenAiChatOptions options)
         throw new LlmException("The OpenAI-compatible stream ended before [DONE].");
     }
 
-    private static async Task<bool> Next(IAsyncEnumerator<ServerSentEvent> events, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await events.MoveNextAsync();
-        }
-        catch (Exception e) when (ProviderHttp.IsBrokenStream(e, cancellationToken))
-        {
-            throw new LlmException($"The OpenAI-compatible stream broke: {e.Message}", inner: e);
-        }
-    }
 
     private static string? Delta(string data)
     {

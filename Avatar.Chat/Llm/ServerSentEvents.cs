@@ -95,6 +95,19 @@ internal static class ProviderHttp
         : root.TryGetProperty("detail", out var detail) ? (detail.ValueKind == JsonValueKind.Object && detail.TryGetProperty("message", out var d) ? d.GetString() : detail.ToString())
         : null;
 
+    /// <summary>The next event; a connection that breaks while reading is an <see cref="LlmException"/> (transient).</summary>
+    public static async Task<bool> NextAsync(IAsyncEnumerator<ServerSentEvent> events, string stream, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await events.MoveNextAsync();
+        }
+        catch (Exception e) when (IsBrokenStream(e, cancellationToken))
+        {
+            throw new LlmException($"{stream} broke: {e.Message}", inner: e);
+        }
+    }
+
     /// <summary>Whether a failure while reading a body means the connection broke (rather than cancellation).</summary>
     public static bool IsBrokenStream(Exception e, CancellationToken cancellationToken) =>
         !cancellationToken.IsCancellationRequested && e is IOException or HttpRequestException or WebException;

@@ -104,7 +104,10 @@ public sealed class ManifestPublisherTests : IDisposable
         Assert.False(Path.IsPathRooted(path));
         Assert.True(File.Exists(Path.Combine(_folder, path)), $"{path} does not resolve from the manifest's folder.");
         Assert.Equal("{avatardb.connectionString}", api.GetProperty("env").GetProperty("ConnectionStrings__avatardb").GetString());
-        Assert.Equal("{redis.connectionString}", resources.GetProperty("chat").GetProperty("env").GetProperty("ConnectionStrings__redis").GetString());
+        Assert.Equal("{redis.connectionString}", resources.GetProperty("worker").GetProperty("env").GetProperty("ConnectionStrings__redis").GetString());
+        var controller = resources.GetProperty("a2f-controller").GetProperty("bindings");
+        Assert.True(controller.GetProperty("grpc").GetProperty("external").GetBoolean());
+        Assert.False(controller.GetProperty("animation").TryGetProperty("external", out _), "inference's port into the controller stays inside");
         Assert.Equal("{api.bindings.http.targetPort}", api.GetProperty("env").GetProperty("HTTP_PORTS").GetString());
         Assert.True(api.GetProperty("bindings").GetProperty("http").GetProperty("external").GetBoolean());
         Assert.False(resources.GetProperty("worker").GetProperty("bindings").GetProperty("http").TryGetProperty("external", out _));

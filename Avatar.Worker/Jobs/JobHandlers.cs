@@ -55,7 +55,7 @@ internal static class JobHandlers
         var messages = (await connection.QueryAsync<(string Role, string Text, string Character)>(new CommandDefinition(
             """
             SELECT m.role, m.text, c.name FROM messages m JOIN sessions s ON s.id = m.session_id JOIN characters c ON c.id = s.character_id
-            WHERE m.session_id = @sessionId ORDER BY m.id
+            WHERE m.session_id = @sessionId ORDER BY m.created_at, m.id
             """, new { sessionId }, transaction, cancellationToken: cancellationToken))).ToList();
         var summary = new StringBuilder($"{messages.Count} messages.");
         if (messages.FirstOrDefault(m => m.Role == "user") is { Text: not null } first)
