@@ -41,6 +41,7 @@ builder.AddProject<Projects.Avatar_Chat>("chat")
     .WithHttpEndpoint(port: 4009)
     .WithReference(db).WithReference(api).WithReference(controller)
     .WaitForCompletion(migrations).WaitFor(controller)
+    .WithEnvironment("Chat__PublicApiUrl", api.GetEndpoint("http")) // where the browser client finds the Api
     .WithChatProviders(builder)
     .WithHttpHealthCheck("/health")
     .WithExternalHttpEndpoints();

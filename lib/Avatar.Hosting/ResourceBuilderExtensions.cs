@@ -85,6 +85,15 @@ public static class ResourceBuilderExtensions
         where T : Resource
         => builder.WithAnnotation(new EnvironmentAnnotation(name, () => parameter.Resource.Value) { Parameter = parameter.Resource });
 
+    /// <summary>Sets an environment variable to an endpoint's URL (its stable, proxied one locally; what it is where published).</summary>
+    public static IResourceBuilder<T> WithEnvironment<T>(this IResourceBuilder<T> builder, string name, EndpointReference endpoint)
+        where T : Resource
+        => builder.WithAnnotation(new EnvironmentAnnotation(name, () => endpoint.Url.ToString().TrimEnd('/')) { Endpoint = endpoint });
+
+    /// <summary>A reference to one of the resource's endpoints, for <see cref="WithEnvironment{T}(IResourceBuilder{T}, string, EndpointReference)"/>.</summary>
+    public static EndpointReference GetEndpoint<T>(this IResourceBuilder<T> builder, string name) where T : Resource
+        => new(builder.Resource, name);
+
     /// <summary>Sets the process's command-line arguments.</summary>
     public static IResourceBuilder<T> WithArgs<T>(this IResourceBuilder<T> builder, params string[] args) where T : Resource, IProcessResource
         => builder.WithAnnotation(new ArgumentsAnnotation(args));

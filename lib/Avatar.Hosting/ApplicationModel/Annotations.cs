@@ -31,6 +31,26 @@ public sealed record EnvironmentAnnotation(string Name, Func<string> Value) : IR
 {
     /// <summary>The parameter the value comes from, if any: publishers put a secret one into a Secret, never a ConfigMap.</summary>
     public ParameterResource? Parameter { get; init; }
+
+    /// <summary>The endpoint whose URL the value is, if any: publishers write the URL it has where they deploy.</summary>
+    public EndpointReference? Endpoint { get; init; }
+}
+
+/// <summary>An endpoint of a resource, as <c>builder.GetEndpoint("http")</c> returns it (Aspire's EndpointReference).</summary>
+public sealed class EndpointReference(Resource resource, string endpointName)
+{
+    /// <summary>The resource the endpoint belongs to.</summary>
+    public Resource Resource { get; } = resource;
+
+    /// <summary>The endpoint's name.</summary>
+    public string EndpointName { get; } = endpointName;
+
+    /// <summary>The endpoint's declaration.</summary>
+    public EndpointAnnotation Annotation => Resource.AnnotationsOf<EndpointAnnotation>().SingleOrDefault(e => e.Name == EndpointName)
+        ?? throw new InvalidOperationException($"{Resource} has no endpoint named '{EndpointName}'.");
+
+    /// <summary>The stable URL of the endpoint in this run (the proxy's, when there are replicas).</summary>
+    public Uri Url => Annotation.Url;
 }
 
 /// <summary>Command-line arguments for a process resource.</summary>

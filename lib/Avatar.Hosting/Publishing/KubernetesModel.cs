@@ -87,6 +87,10 @@ internal sealed class KubernetesModel(IReadOnlyList<Resource> resources, IReadOn
             {
                 secrets.Add(new(variable.Name, Parameters[parameter.Name]));
             }
+            else if (variable.Endpoint is { } endpoint)
+            {
+                config.Add(new(variable.Name, Url(endpoint)));
+            }
             else
             {
                 config.Add(new(variable.Name, variable.Parameter is { } plain ? Parameters[plain.Name] : variable.Value()));
@@ -94,6 +98,15 @@ internal sealed class KubernetesModel(IReadOnlyList<Resource> resources, IReadOn
         }
         return (config, secrets);
     }
+
+    /// <summary>An external endpoint's public address (the prod ingress host); an internal one's Service address.</summary>
+    public string Url(EndpointReference endpoint) => endpoint.Annotation.IsExternal
+        ? $"https://{Host(endpoint.Resource, endpoint.Annotation)}"
+        : $"{endpoint.Annotation.Scheme}://{endpoint.Resource.Name}:{TargetPort(endpoint.Annotation)}";
+
+    /// <summary>The ingress host of an external endpoint: {resource}.{Domain}, or {resource}-{endpoint}.{Domain} beside a first one.</summary>
+    public string Host(Resource resource, EndpointAnnotation endpoint)
+        => endpoint.Name is "http" or "grpc" ? $"{resource.Name}.{Options.Domain}" : $"{resource.Name}-{endpoint.Name}.{Options.Domain}";
 
     private string ConnectionString(Resource target) => target switch
     {

@@ -58,7 +58,7 @@ internal static class KubernetesOverlays
         {
             foreach (var endpoint in endpoints)
             {
-                var rule = Map(("host", Host(model, project, endpoint)), ("http", Map(("paths", new List<object>
+                var rule = Map(("host", model.Host(project, endpoint)), ("http", Map(("paths", new List<object>
                 {
                     Map(("path", "/"), ("pathType", "Prefix"), ("backend", Map(("service", Map(
                         ("name", project.Name), ("port", Map(("name", endpoint.Name))))))))
@@ -87,9 +87,6 @@ internal static class KubernetesOverlays
             .ToList();
         output.Yaml("overlays/prod/kustomization.yaml", kustomization);
     }
-
-    private static string Host(KubernetesModel model, ProjectResource project, EndpointAnnotation endpoint)
-        => endpoint.Name is "http" or "grpc" ? $"{project.Name}.{model.Options.Domain}" : $"{project.Name}-{endpoint.Name}.{model.Options.Domain}";
 
     private static Dictionary<string, object?> Ingress(string name, string protocolVersion, string healthPath, List<object> rules)
     {

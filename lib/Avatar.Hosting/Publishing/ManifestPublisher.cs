@@ -149,6 +149,15 @@ public static class ManifestPublisher
                 json.WriteString($"services__{reference.Target.Name}__{endpoint.Name}__0", $"{{{reference.Target.Name}.bindings.{endpoint.Name}.url}}");
             }
         }
+        foreach (var variable in project.AnnotationsOf<EnvironmentAnnotation>())
+        {
+            json.WriteString(variable.Name, variable switch
+            {
+                { Parameter: { } parameter } => $"{{{parameter.Name}.value}}",
+                { Endpoint: { } endpoint } => $"{{{endpoint.Resource.Name}.bindings.{endpoint.EndpointName}.url}}",
+                _ => variable.Value(),
+            });
+        }
         json.WriteEndObject();
         var args = project.AnnotationsOf<ArgumentsAnnotation>().SelectMany(a => a.Arguments).ToList();
         if (args.Count > 0)
