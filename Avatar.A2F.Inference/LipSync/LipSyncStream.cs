@@ -1,3 +1,4 @@
+using Avatar.A2F.Contracts;
 namespace Avatar.A2F.Inference.LipSync;
 
 /// <summary>One frame of animation: the blend shape weights at <paramref name="TimeCode"/> seconds from clip start.</summary>

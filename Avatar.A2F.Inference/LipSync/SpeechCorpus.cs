@@ -1,3 +1,4 @@
+using Avatar.A2F.Contracts;
 using Avatar.Espeak;
 
 namespace Avatar.A2F.Inference.LipSync;

@@ -1,18 +1,19 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Avatar.A2F.Contracts;
 using Avatar.Espeak;
 
 namespace Avatar.Chat.Speech;
 
 /// <summary>
 /// The embedded voice: espeak-ng in-process (lib/Avatar.Espeak), offline and free, robotic but clear. Each character's
-/// voice is an espeak-ng voice name ("en-us", "en-gb+f3"...). Audio is espeak-ng's native 22050 Hz: A2F takes any rate
-/// from 16 kHz up, and resampling would only lose quality.
+/// voice is an espeak-ng voice name ("en-us", "en-gb+f3"...). espeak-ng speaks at 22050 Hz; the audio is resampled to
+/// 16 kHz, the rate A2F's model works at, so inference does no resampling of its own and clients get fewer bytes.
 /// </summary>
 public sealed class EspeakTtsClient : ITtsClient
 {
-    /// <summary>espeak-ng's output rate.</summary>
-    public const int Rate = 22050;
+    /// <summary>The rate of the audio this client yields.</summary>
+    public const int Rate = 16000;
 
     /// <inheritdoc />
     public string Name => "espeak";
@@ -35,10 +36,12 @@ public sealed class EspeakTtsClient : ITtsClient
         {
             throw new TtsException($"espeak-ng could not speak with voice '{voice}': {e.Message}", inner: e);
         }
-        if (clip.SampleRate != Rate)
+        var resampled = AudioResampler.Resample(AudioRules.ToFloat(MemoryMarshal.AsBytes(clip.Samples.AsSpan())), clip.SampleRate, Rate);
+        var pcm = new short[resampled.Length];
+        for (var i = 0; i < pcm.Length; i++)
         {
-            throw new TtsException($"espeak-ng produced {clip.SampleRate} Hz audio, expected {Rate} Hz.");
+            pcm[i] = (short)Math.Clamp(MathF.Round(resampled[i] * 32768f), short.MinValue, short.MaxValue);
         }
-        yield return MemoryMarshal.AsBytes(clip.Samples.AsSpan()).ToArray();
+        yield return MemoryMarshal.AsBytes(pcm.AsSpan()).ToArray();
     }
 }

@@ -5,7 +5,7 @@
 const $ = id => document.getElementById(id);
 const state = {
   apiUrl: null, key: localStorage.getItem('avatar.key'), socket: null, audio: null,
-  rate: 22050, turnStart: null, frames: [], nextFrame: 0, sources: [],
+  rate: 16000, turnStart: null, frames: [], nextFrame: 0, sources: [],
   // Read by the browser test: what played and how far the mouth opened.
   stats: { turns: 0, audioChunks: 0, framesShown: 0, maxMouthOpen: 0, errors: [] },
 };

@@ -37,6 +37,8 @@ internal sealed partial class Scheduler(JobQueue queue, NpgsqlDataSource db, IOp
                 {
                     if (await ClaimAsync(name, index, period, stoppingToken))
                     {
+                        // The jobs a run queues carry this trace, so a session's facts trace back to the sweep that found it.
+                        using var activity = JobRunner.Source.StartActivity($"schedule {name}");
                         await run(stoppingToken);
                     }
                     last[i] = index;

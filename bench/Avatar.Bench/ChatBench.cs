@@ -10,7 +10,7 @@ namespace Avatar.Bench;
 /// <summary>
 /// Conversations as users have them: the AppHost's chat with PostgreSQL, the Api and the A2F pair (Release builds),
 /// the embedded engine and espeak-ng. Measures, at the client, the time from sending <c>say</c> to the first audio and
-/// to the first face frames, and how many conversations at once this machine keeps in real time: a client that starts
+/// to the first face frames, from <c>interrupt</c> to the interrupted turn's end, and how many conversations at once this machine keeps in real time: a client that starts
 /// playing 200 ms after the first audio arrives (as the browser client does) never waits for audio or frames (p99
 /// lateness under 100 ms), and the first audio comes within a second. No peer runs here: the figures stand alone.
 /// </summary>
@@ -43,8 +43,18 @@ public static class ChatBench
                 firstFrames.Add(turn.FirstFramesMs);
             }
         }
+        var interrupts = new List<double>();
+        using (var conversation = await ConversationAsync(api, chat))
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                interrupts.Add(await conversation.InterruptAsync());
+            }
+        }
         var results = new List<BenchResult>
         {
+            new("interrupt to turn.end, p50", "ms", Percentile(interrupts, 50)),
+            new("interrupt to turn.end, p95", "ms", Percentile(interrupts, 95)),
             new("say to first audio, p50", "ms", Percentile(firstAudio, 50)),
             new("say to first audio, p95", "ms", Percentile(firstAudio, 95)),
             new("say to first face frames, p50", "ms", Percentile(firstFrames, 50)),
@@ -120,7 +130,7 @@ public static class ChatBench
         public async Task<Turn> TurnAsync()
         {
             var clock = Stopwatch.StartNew();
-            await socket.SendAsync(Encoding.UTF8.GetBytes($"{{\"type\":\"say\",\"text\":\"{Question}\"}}"), WebSocketMessageType.Text, true, CancellationToken.None);
+            await SendAsync($"{{\"type\":\"say\",\"text\":\"{Question}\"}}");
             double firstAudio = -1, firstFrames = -1;
             var lateness = new List<double>();
             while (true)
@@ -144,6 +154,33 @@ public static class ChatBench
                 }
             }
         }
+
+        /// <summary>Says something, interrupts at the first audio, and times the interrupt until the turn's end.</summary>
+        public async Task<double> InterruptAsync()
+        {
+            await SendAsync($"{{\"type\":\"say\",\"text\":\"{Question}\"}}");
+            while (true)
+            {
+                using var message = await ReceiveAsync();
+                if (message.RootElement.GetProperty("type").GetString() == "audio")
+                {
+                    break;
+                }
+            }
+            var clock = Stopwatch.StartNew();
+            await SendAsync("{\"type\":\"interrupt\"}");
+            while (true)
+            {
+                using var message = await ReceiveAsync();
+                if (message.RootElement.GetProperty("type").GetString() == "turn.end")
+                {
+                    return clock.Elapsed.TotalMilliseconds;
+                }
+            }
+        }
+
+        private Task SendAsync(string text) =>
+            socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, CancellationToken.None);
 
         public async Task<JsonDocument> ReceiveAsync()
         {

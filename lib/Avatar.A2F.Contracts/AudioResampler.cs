@@ -1,7 +1,7 @@
-namespace Avatar.A2F.Inference.LipSync;
+namespace Avatar.A2F.Contracts;
 
 /// <summary>
-/// Streaming band-limited resampler (windowed sinc) from any input rate to the model's 16 kHz. Chunks may have any
+/// Streaming band-limited resampler (windowed sinc) from any input rate to A2F models' 16 kHz (or any other rate). Chunks may have any
 /// length; the output is the same as resampling the whole clip at once. The kernel is tabulated once per rate pair
 /// and linearly interpolated, so each output sample costs one multiply-add per input tap and no trigonometry.
 /// </summary>
