@@ -133,10 +133,18 @@ internal sealed partial class ChatConnection(WebSocket socket, ChatSession sessi
     {
         if (_turnCancellation is { } cancellation)
         {
-            await cancellation.CancelAsync();
-            await _turn;
-            cancellation.Dispose();
             _turnCancellation = null;
+            try
+            {
+                await cancellation.CancelAsync();
+                await _turn;
+            }
+            catch (Exception e)
+            {
+                // A turn reports its own errors; one that escapes still must not end the conversation.
+                LogTurnEscaped(logger, session.Id, e);
+            }
+            cancellation.Dispose();
         }
     }
 
@@ -155,6 +163,9 @@ internal sealed partial class ChatConnection(WebSocket socket, ChatSession sessi
             _outgoing.Writer.TryComplete();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A turn of session {SessionId} ended with an unexpected error")]
+    private static partial void LogTurnEscaped(ILogger logger, Guid sessionId, Exception error);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Conversation on session {SessionId} closed: {Reason}")]
     private static partial void LogClosed(ILogger logger, Guid sessionId, string reason);

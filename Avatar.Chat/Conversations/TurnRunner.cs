@@ -53,8 +53,9 @@ internal sealed partial class TurnRunner(ConversationStore store, ILlmClient llm
             sentences.Writer.Complete();
             await speaking;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
+            // Interrupted: whatever a stage threw while stopping is the interrupt's doing.
             interrupted = true;
         }
         catch (OperationCanceledException) when (speaking.IsFaulted && speaking.Exception?.InnerException is { } failure)
@@ -65,6 +66,12 @@ internal sealed partial class TurnRunner(ConversationStore store, ILlmClient llm
         catch (Exception e) when (e is LlmException or TtsException or global::Npgsql.NpgsqlException or TimeoutException)
         {
             await ReportAsync(client, session, e);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The turn boundary: whatever went wrong ends this turn, never the conversation or the process.
+            LogTurnFailed(logger, session.Id, e.GetType().Name, e.Message);
+            await TrySendAsync(client, ChatProtocol.Error("internal_error", "The turn failed; the conversation goes on."));
         }
         finally
         {
@@ -197,18 +204,18 @@ internal sealed partial class TurnRunner(ConversationStore store, ILlmClient llm
         }
     }
 
+    /// <summary>
+    /// Waits for the voice and face stage to stop. Its failure was reported where it happened, or is moot: the turn has
+    /// ended (a cancelled gRPC or HTTP stream may surface as any of several exception types).
+    /// </summary>
     private static async Task ObserveAsync(Task task)
     {
         try
         {
             await task;
         }
-        catch (OperationCanceledException)
+        catch (Exception)
         {
-        }
-        catch (Exception e) when (e is TtsException or RpcException or ChannelClosedException)
-        {
-            // Reported by the stage that failed, or moot because the turn ended first.
         }
     }
 

@@ -23,7 +23,7 @@ public sealed class LipSyncClient(GrpcChannel controller)
     {
         await using var call = controller.DuplexStreaming(A2FMethods.ProcessAudioStream, new CallOptions(CancellationToken: cancellationToken));
         var sending = SendAsync(call.RequestStream, pcm16, sampleRate, cancellationToken);
-        while (await call.ResponseStream.MoveNext(cancellationToken))
+        while (await NextAsync(call.ResponseStream, cancellationToken))
         {
             foreach (var frame in call.ResponseStream.Current.AnimationData?.SkelAnimation?.BlendShapeWeights ?? [])
             {
@@ -31,6 +31,19 @@ public sealed class LipSyncClient(GrpcChannel controller)
             }
         }
         await sending;
+    }
+
+    // A call cancelled by its caller ends as the caller expects: OperationCanceledException, not a CANCELLED status.
+    private static async Task<bool> NextAsync(IAsyncStreamReader<Controller.AnimationDataStream> responses, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await responses.MoveNext(cancellationToken);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The lip-sync call was cancelled.", e, cancellationToken);
+        }
     }
 
     private static async Task SendAsync(IClientStreamWriter<Controller.AudioStream> requests, ReadOnlyMemory<byte> pcm16, int sampleRate,
