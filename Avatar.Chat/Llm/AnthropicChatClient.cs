@@ -35,33 +35,21 @@ public sealed class AnthropicChatClient(HttpClient http, AnthropicOptions option
         };
         message.Headers.Add("x-api-key", options.ApiKey ?? throw new LlmException("Anthropic needs an API key (Chat:Anthropic:ApiKey)."));
         message.Headers.Add("anthropic-version", options.Version);
-        using var response = await ProviderHttp.SendAsync(http, message, "Anthropic",
-            (text, status, retry, inner) => new LlmException(text, status, retry, inner), cancellationToken);
-        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-        var events = ProviderHttp.ReadEventsAsync(body, cancellationToken).GetAsyncEnumerator(cancellationToken);
-        try
+        await foreach (var serverEvent in ProviderHttp.StreamEventsAsync(http, message, "Anthropic", cancellationToken))
         {
-            while (await ProviderHttp.NextAsync(events, "The Anthropic stream", cancellationToken))
+            using var json = OpenAiChatClient.ParseEvent(serverEvent.Data);
+            var root = json.RootElement;
+            switch (root.TryGetProperty("type", out var type) ? type.GetString() : serverEvent.Event)
             {
-                using var json = OpenAiChatClient.ParseEvent(events.Current.Data);
-                var root = json.RootElement;
-                switch (root.TryGetProperty("type", out var type) ? type.GetString() : events.Current.Event)
-                {
-                    case "content_block_delta" when root.GetProperty("delta") is var delta
-                        && delta.GetProperty("type").GetString() == "text_delta":
-                        yield return delta.GetProperty("text").GetString() ?? "";
-                        break;
-                    case "message_stop":
-                        yield break;
-                    case "error":
-                        // Overloaded or internal errors arrive as an event after a 200: the caller may retry later.
-                        throw new LlmException($"Anthropic failed mid-stream: {ProviderHttp.Message(root)}", statusCode: 529);
-                }
+                case "content_block_delta" when root.GetProperty("delta") is var delta && delta.GetProperty("type").GetString() == "text_delta":
+                    yield return delta.GetProperty("text").GetString() ?? "";
+                    break;
+                case "message_stop":
+                    yield break;
+                case "error":
+                    // Overloaded or internal errors arrive as an event after a 200: the caller may retry later.
+                    throw new LlmException($"Anthropic failed mid-stream: {ProviderHttp.Message(root)}", statusCode: 529);
             }
-        }
-        finally
-        {
-            await events.DisposeAsync();
         }
         throw new LlmException("The Anthropic stream ended before message_stop.");
     }

@@ -34,28 +34,16 @@ public sealed class OpenAiChatClient(HttpClient http, OpenAiChatOptions options)
         {
             message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);
         }
-        using var response = await ProviderHttp.SendAsync(http, message, "The OpenAI-compatible server",
-            (text, status, retry, inner) => new LlmException(text, status, retry, inner), cancellationToken);
-        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-        var events = ProviderHttp.ReadEventsAsync(body, cancellationToken).GetAsyncEnumerator(cancellationToken);
-        try
+        await foreach (var serverEvent in ProviderHttp.StreamEventsAsync(http, message, "OpenAI-compatible server", cancellationToken))
         {
-            while (await ProviderHttp.NextAsync(events, "The OpenAI-compatible stream", cancellationToken))
+            if (serverEvent.Data == "[DONE]")
             {
-                var data = events.Current.Data;
-                if (data == "[DONE]")
-                {
-                    yield break;
-                }
-                if (Delta(data) is { Length: > 0 } delta)
-                {
-                    yield return delta;
-                }
+                yield break;
             }
-        }
-        finally
-        {
-            await events.DisposeAsync();
+            if (Delta(serverEvent.Data) is { Length: > 0 } delta)
+            {
+                yield return delta;
+            }
         }
         throw new LlmException("The OpenAI-compatible stream ended before [DONE].");
     }

@@ -95,16 +95,31 @@ internal static class ProviderHttp
         : root.TryGetProperty("detail", out var detail) ? (detail.ValueKind == JsonValueKind.Object && detail.TryGetProperty("message", out var d) ? d.GetString() : detail.ToString())
         : null;
 
-    /// <summary>The next event; a connection that breaks while reading is an <see cref="LlmException"/> (transient).</summary>
-    public static async Task<bool> NextAsync(IAsyncEnumerator<ServerSentEvent> events, string stream, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a streaming completion request and yields its server-sent events. Refusals, unreachable servers and streams
+    /// that break are <see cref="LlmException"/>s; the caller decides what ends the stream.
+    /// </summary>
+    public static async IAsyncEnumerable<ServerSentEvent> StreamEventsAsync(HttpClient http, HttpRequestMessage request, string provider,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        try
+        using var response = await SendAsync(http, request, provider, (text, status, retry, inner) => new LlmException(text, status, retry, inner),
+            cancellationToken);
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        await using var events = ReadEventsAsync(body, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        while (true)
         {
-            return await events.MoveNextAsync();
-        }
-        catch (Exception e) when (IsBrokenStream(e, cancellationToken))
-        {
-            throw new LlmException($"{stream} broke: {e.Message}", inner: e);
+            try
+            {
+                if (!await events.MoveNextAsync())
+                {
+                    yield break;
+                }
+            }
+            catch (Exception e) when (IsBrokenStream(e, cancellationToken))
+            {
+                throw new LlmException($"The {provider} stream broke: {e.Message}", inner: e);
+            }
+            yield return events.Current;
         }
     }
 
