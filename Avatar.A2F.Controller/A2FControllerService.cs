@@ -16,6 +16,10 @@ namespace Avatar.A2F.Controller;
 public sealed class A2FControllerService(StreamRegistry registry, IReadOnlyList<GrpcChannel> inference, ControllerOptions options,
     ILogger<A2FControllerService> logger)
 {
+    private readonly Metadata? _callback = options.AnimationCallbackAddress is { } address
+        ? new Metadata { { A2FApi.AnimationCallbackHeader, address } }
+        : null;
+
     private int _next;
 
     /// <summary>The client-facing service.</summary>
@@ -47,7 +51,7 @@ public sealed class A2FControllerService(StreamRegistry registry, IReadOnlyList<
         try
         {
             using var call = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-            await using var push = Inference().ClientStreaming(A2FMethods.PushAudioStream, new CallOptions(CancellationToken: call.Token));
+            await using var push = Inference().ClientStreaming(A2FMethods.PushAudioStream, new CallOptions(_callback, CancellationToken: call.Token));
             var relay = RelayAsync(animation, responses, header, call.Token);
             var upload = UploadAsync(requests, push, header, ids, idle, context);
             // Whichever fails first ends the call: inference refusing the audio, the client misbehaving, or the relay.

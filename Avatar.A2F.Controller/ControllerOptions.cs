@@ -11,4 +11,23 @@ public sealed class ControllerOptions
 
     /// <summary>Inference replicas (A2F:InferenceAddresses:0..., or the AppHost's services__a2f-inference__grpc__N).</summary>
     public List<string> InferenceAddresses { get; set; } = [];
+
+    /// <summary>
+    /// Where inference should push this controller's animation (A2F:AnimationCallbackAddress). By default this
+    /// controller's own animation endpoint, with a wildcard host replaced by POD_IP in Kubernetes; sent with each stream,
+    /// so any number of controllers can share the inference replicas.
+    /// </summary>
+    public string? AnimationCallbackAddress { get; set; }
+
+    /// <summary>This controller's animation address, from its Kestrel endpoint "animation".</summary>
+    public static string? OwnAnimationAddress(IConfiguration configuration)
+    {
+        if (configuration["Kestrel:Endpoints:animation:Url"] is not { } url)
+        {
+            return null;
+        }
+        // "http://+:51010" listens everywhere; others reach this pod at its own address.
+        var host = Environment.GetEnvironmentVariable("POD_IP") is { Length: > 0 } podIp ? podIp : "127.0.0.1";
+        return System.Text.RegularExpressions.Regex.Replace(url, @"//(\+|\*|0\.0\.0\.0|\[::\])(?=:)", "//" + host);
+    }
 }

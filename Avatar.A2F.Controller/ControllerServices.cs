@@ -19,6 +19,7 @@ public static class ControllerServices
         {
             options.InferenceAddresses.Add("http://127.0.0.1:50000");
         }
+        options.AnimationCallbackAddress ??= ControllerOptions.OwnAnimationAddress(builder.Configuration);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<StreamRegistry>();
         builder.Services.AddSingleton<IReadOnlyList<GrpcChannel>>(_ => [.. options.InferenceAddresses.Select(a => GrpcChannel.ForAddress(a, new GrpcChannelOptions

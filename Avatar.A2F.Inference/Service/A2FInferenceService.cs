@@ -27,7 +27,7 @@ public sealed class InferenceOptions
 /// AnimationDataService: a header with the 68 names, the input audio echoed, 30 FPS frames stamped from clip start, then
 /// a status. Every stream's model runs are batched with every other stream's.
 /// </summary>
-public sealed class A2FInferenceService(BatchingVisemeModel model, GrpcChannel animation, ILogger<A2FInferenceService> logger)
+public sealed class A2FInferenceService(BatchingVisemeModel model, AnimationChannels animation, ILogger<A2FInferenceService> logger)
 {
     /// <summary>The service's registration.</summary>
     public ServiceDefinition Definition() => new ServiceDefinitionBuilder().AddClientStreaming(A2FMethods.PushAudioStream, PushAudioStreamAsync).Build();
@@ -50,7 +50,8 @@ public sealed class A2FInferenceService(BatchingVisemeModel model, GrpcChannel a
         var post = InvalidArgumentOnUnknownNames(() => new AnimationPostProcessor(settings, seed: header.AnimationIds?.StreamId?.GetHashCode(StringComparison.Ordinal) ?? 0));
         var emotions = new Queue<Nvidia.Ace.EmotionWithTimecode.V1.EmotionWithTimeCode>();
 
-        await using var push = animation.ClientStreaming(A2FMethods.PushAnimationDataStream, new CallOptions(CancellationToken: cancellationToken));
+        await using var push = animation.For(context.RequestHeaders)
+            .ClientStreaming(A2FMethods.PushAnimationDataStream, new CallOptions(CancellationToken: cancellationToken));
         await push.RequestStream.WriteAsync(new AnimationData.AnimationDataStream
         {
             AnimationDataStreamHeader = new AnimationData.AnimationDataStreamHeader

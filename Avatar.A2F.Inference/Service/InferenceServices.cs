@@ -17,7 +17,7 @@ public static class InferenceServices
         }
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(_ => new BatchingVisemeModel(new OnnxVisemeModel(options.ModelPath, options.UseCuda)));
-        builder.Services.AddSingleton(_ => GrpcChannel.ForAddress(options.AnimationAddress));
+        builder.Services.AddSingleton<AnimationChannels>();
         builder.Services.AddSingleton<A2FInferenceService>();
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 16 * 1024 * 1024);
         return builder;

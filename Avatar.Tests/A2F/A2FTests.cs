@@ -146,3 +146,41 @@ public sealed class A2FIdleTests(ImpatientA2FTopology topology) : IClassFixture<
         Assert.InRange(watch.Elapsed.TotalSeconds, 0.5, 10);
     }
 }
+
+/// <summary>Two controller replicas sharing the inference replicas.</summary>
+public sealed class TwoControllersTopology : A2FTopology
+{
+    protected override void Configure(Avatar.Hosting.DistributedApplicationBuilder builder) =>
+        builder.CreateResourceBuilder(builder.Resources.OfType<Avatar.Hosting.ApplicationModel.ProjectResource>().Single(r => r.Name == "a2f-controller"))
+            .WithReplicas(2);
+}
+
+public sealed class A2FControllerReplicaTests(TwoControllersTopology topology) : IClassFixture<TwoControllersTopology>
+{
+    [Fact]
+    public async Task EachControllerGetsTheAnimationOfItsOwnStreams()
+    {
+        var grpc = topology.App.Resources.Single(r => r.Name == "a2f-controller")
+            .AnnotationsOf<Avatar.Hosting.ApplicationModel.EndpointAnnotation>().Single(e => e.Name == "grpc");
+        Assert.Equal(2, grpc.ReplicaPorts.Count);
+        var pcm = A2FTopology.Speech("Hello there.");
+
+        var results = await Task.WhenAll(grpc.ReplicaPorts.SelectMany(port => Enumerable.Range(0, 3).Select(async _ =>
+        {
+            using var channel = Avatar.Grpc.GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+            await using var call = channel.DuplexStreaming(Avatar.A2F.Contracts.A2FMethods.ProcessAudioStream, new CallOptions(Deadline: DateTime.UtcNow.AddSeconds(30)));
+            await call.RequestStream.WriteAsync(A2FTopology.Header());
+            await call.RequestStream.WriteAsync(A2FTopology.Audio(pcm));
+            await call.RequestStream.WriteAsync(new Client.AudioStream { EndOfAudio = new() });
+            await call.RequestStream.CompleteAsync();
+            var frames = 0;
+            while (await call.ResponseStream.MoveNext())
+            {
+                frames += call.ResponseStream.Current.AnimationData?.SkelAnimation?.BlendShapeWeights.Count ?? 0;
+            }
+            return frames;
+        })));
+
+        Assert.All(results, frames => Assert.True(frames > 20, $"{frames} frames"));
+    }
+}

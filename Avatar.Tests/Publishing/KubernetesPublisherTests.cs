@@ -156,7 +156,7 @@ public sealed class KubernetesPublisherTests : IDisposable
         var objects = Parse(Kustomize(await PublishAsync(), "."));
 
         var autoscalers = objects.Where(o => Kind(o) == "HorizontalPodAutoscaler").ToList();
-        Assert.Equal(["api", "chat", "worker"], autoscalers.Select(Name).Order());
+        Assert.Equal(["a2f-controller", "api", "chat", "worker"], autoscalers.Select(Name).Order());
         foreach (var spec in autoscalers.Select(a => a.GetProperty("spec")))
         {
             Assert.Equal("2", spec.GetProperty("minReplicas").GetString());

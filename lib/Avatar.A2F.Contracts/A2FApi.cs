@@ -3,6 +3,13 @@ namespace Avatar.A2F.Contracts;
 /// <summary>Facts of the A2F API that are not in the messages: method names, ports, the blend shapes and their order.</summary>
 public static class A2FApi
 {
+    /// <summary>
+    /// Metadata on the controller's PushAudioStream call naming where inference should push that stream's animation
+    /// (the controller's own animation endpoint), so that several controllers can share the inference replicas.
+    /// Not part of NVIDIA's API; inference without it pushes to its configured address.
+    /// </summary>
+    public const string AnimationCallbackHeader = "avatar-animation-address";
+
     /// <summary>Client to controller: bidirectional streaming.</summary>
     public const string ProcessAudioStream = "/nvidia_ace.services.a2f_controller.v1.A2FControllerService/ProcessAudioStream";
 

@@ -27,13 +27,8 @@ internal sealed class KubernetesModel(IReadOnlyList<Resource> resources, IReadOn
     public bool IsJob(Resource resource)
         => Resources.Any(r => r.AnnotationsOf<WaitAnnotation>().Any(w => w.Target == resource && w.Type == WaitType.Completion));
 
-    /// <summary>
-    /// Scaled on CPU: services that keep no state of their own. Not the GPU service (one pod per GPU), and not the A2F
-    /// controller: inference pushes animation back to one controller address, so pods of it cannot be added blindly.
-    /// </summary>
-    public bool IsAutoscaled(ProjectResource project)
-        => !IsJob(project) && !project.AnnotationsOf<GpuAnnotation>().Any()
-            && !project.AnnotationsOf<EndpointAnnotation>().Any(e => e.IsHttp2);
+    /// <summary>Scaled on CPU: services that keep no state of their own; not the GPU service (one pod per GPU, scaled by hand).</summary>
+    public bool IsAutoscaled(ProjectResource project) => !IsJob(project) && !project.AnnotationsOf<GpuAnnotation>().Any();
 
     /// <summary>The process's environment, split into what may go to a ConfigMap and what must go to a Secret.</summary>
     public (List<KeyValuePair<string, string>> Config, List<KeyValuePair<string, string>> Secrets) Environment(ProjectResource project)

@@ -153,6 +153,11 @@ public static class KubernetesPublisher
             envFrom.Add(Map(("secretRef", Map(("name", $"{name}-secrets")))));
         }
         container["envFrom"] = envFrom;
+        // A pod's own address, for services that tell peers where to reach this pod (the A2F controller's callback).
+        container["env"] = new List<object>
+        {
+            Map(("name", "POD_IP"), ("valueFrom", Map(("fieldRef", Map(("fieldPath", "status.podIP")))))),
+        };
         // The .NET images run as the non-root 'app' user (uid 1654).
         container["securityContext"] = Map(("runAsNonRoot", true), ("allowPrivilegeEscalation", false),
             ("capabilities", Map(("drop", new List<object> { "ALL" }))));
