@@ -40,7 +40,7 @@ inference.WithReference(controller);
 builder.AddProject<Projects.Avatar_Chat>("chat")
     .WithHttpEndpoint(port: 4009)
     .WithReference(db).WithReference(api).WithReference(controller)
-    .WaitForCompletion(migrations).WaitFor(controller)
+    .WaitForCompletion(migrations).WaitFor(api).WaitFor(controller)
     .WithEnvironment("Chat__PublicApiUrl", api.GetEndpoint("http")) // where the browser client finds the Api
     .WithChatProviders(builder)
     .WithHttpHealthCheck("/health")
