@@ -11,8 +11,10 @@ namespace Avatar.Chat.Conversations;
 internal sealed partial class ChatConnection(WebSocket socket, ChatSession session, TurnRunner turns, ChatOptions options,
     ILogger<ChatConnection> logger)
 {
-    // Bounded, so a client that reads slowly slows its own turn down, never the server's memory.
-    private readonly Channel<byte[]> _outgoing = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(256) { SingleReader = true });
+    // Bounded, so a client that reads slowly slows its own turn down, never the server's memory. Each frame carries the
+    // token of what sent it: the frames of an interrupted turn still queued are dropped, not sent after its end.
+    private readonly Channel<(byte[] Frame, CancellationToken Sender)> _outgoing =
+        Channel.CreateBounded<(byte[], CancellationToken)>(new BoundedChannelOptions(256) { SingleReader = true });
     private CancellationTokenSource? _turnCancellation;
     private Task _turn = Task.CompletedTask;
 
@@ -37,7 +39,8 @@ internal sealed partial class ChatConnection(WebSocket socket, ChatSession sessi
         }
     }
 
-    public ValueTask SendAsync(byte[] frame, CancellationToken cancellationToken) => _outgoing.Writer.WriteAsync(frame, cancellationToken);
+    /// <summary>Queues a frame; it is dropped unsent if <paramref name="cancellationToken"/> is cancelled before its turn to go.</summary>
+    public ValueTask SendAsync(byte[] frame, CancellationToken cancellationToken) => _outgoing.Writer.WriteAsync((frame, cancellationToken), cancellationToken);
 
     private async Task ReadLoopAsync(CancellationToken aborted)
     {
@@ -152,9 +155,12 @@ internal sealed partial class ChatConnection(WebSocket socket, ChatSession sessi
     {
         try
         {
-            await foreach (var frame in _outgoing.Reader.ReadAllAsync(aborted))
+            await foreach (var (frame, sender) in _outgoing.Reader.ReadAllAsync(aborted))
             {
-                await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, aborted);
+                if (!sender.IsCancellationRequested)
+                {
+                    await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, aborted);
+                }
             }
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException)

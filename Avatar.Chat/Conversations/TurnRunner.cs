@@ -30,9 +30,11 @@ internal sealed partial class TurnRunner(ConversationStore store, ILlmClient llm
         using var turn = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var sentences = Channel.CreateBounded<string>(16);
         var speaking = Task.CompletedTask;
+        var completed = false;
         try
         {
-            await client.SendAsync(ChatProtocol.TurnStart(turnId), turn.Token);
+            // Never dropped, like turn.end: a client always sees both ends of a turn.
+            await client.SendAsync(ChatProtocol.TurnStart(turnId), CancellationToken.None);
             await store.AddMessageAsync(session.Id, "user", text, turn.Token);
             var request = await BuildRequestAsync(session, text, turn.Token);
             speaking = SpeakOrStopTurnAsync(client, session, turnId, sentences.Reader, turn);
@@ -52,6 +54,7 @@ internal sealed partial class TurnRunner(ConversationStore store, ILlmClient llm
             }
             sentences.Writer.Complete();
             await speaking;
+            completed = true;
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
@@ -76,7 +79,11 @@ internal sealed partial class TurnRunner(ConversationStore store, ILlmClient llm
         finally
         {
             sentences.Writer.TryComplete();
-            await turn.CancelAsync();
+            if (!completed)
+            {
+                // Stops the voice and the face, and drops their frames still queued for the socket.
+                await turn.CancelAsync();
+            }
             await ObserveAsync(speaking);
             await FinishAsync(client, session, turnId, answer.ToString().Trim(), interrupted || cancellationToken.IsCancellationRequested);
         }
