@@ -123,19 +123,20 @@ internal sealed partial class TurnRunner(ConversationStore store, ILlmClient llm
     }
 
     /// <summary>
-    /// Speaks each sentence as it arrives and animates it; audio and frames share the turn's clock. A sentence's face is
-    /// computed while the next sentence is being spoken, so neither waits for the other.
+    /// Speaks each sentence as it arrives and animates it; audio and frames share the turn's clock. Sentences go one at a
+    /// time: overlapping one sentence's face with the next one's voice was measured (make bench BENCH=chat) to delay
+    /// other conversations' first audio more than it saved.
     /// </summary>
     private async Task SpeakAsync(ChatConnection client, ChatSession session, Guid turnId, ChannelReader<string> sentences,
         CancellationToken cancellationToken)
     {
         var clock = 0.0;
         var formatSent = false;
-        Task<bool> animating = Task.FromResult(true);
+        var lipSyncFailed = false;
+        var pcm = new ArrayBufferWriter<byte>();
         await foreach (var sentence in sentences.ReadAllAsync(cancellationToken))
         {
-            // Each sentence has its own buffer: the previous one may still be streaming to the A2F controller.
-            var pcm = new ArrayBufferWriter<byte>();
+            pcm.ResetWrittenCount();
             await foreach (var chunk in tts.SynthesizeAsync(sentence, session.Voice, cancellationToken))
             {
                 if (!formatSent)
@@ -146,15 +147,13 @@ internal sealed partial class TurnRunner(ConversationStore store, ILlmClient llm
                 await client.SendAsync(ChatProtocol.Audio(turnId, clock + pcm.WrittenCount / 2.0 / tts.SampleRate, chunk), cancellationToken);
                 pcm.Write(chunk.Span);
             }
-            // One sentence animating at a time keeps frames in order and the load on A2F bounded; after a failure the
-            // voice goes on alone.
-            if (await animating && pcm.WrittenCount > 0)
+            if (!lipSyncFailed && pcm.WrittenCount > 0)
             {
-                animating = AnimateAsync(client, turnId, pcm.WrittenMemory, clock, cancellationToken);
+                // After a failure the voice goes on alone.
+                lipSyncFailed = !await AnimateAsync(client, turnId, pcm.WrittenMemory, clock, cancellationToken);
             }
             clock += pcm.WrittenCount / 2.0 / tts.SampleRate;
         }
-        await animating;
     }
 
     /// <summary>Sends the sentence's frames; false (after telling the client once) when the A2F controller failed.</summary>

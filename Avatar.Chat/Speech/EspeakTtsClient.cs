@@ -29,8 +29,8 @@ public sealed class EspeakTtsClient : ITtsClient
         try
         {
             // Synthesis is synchronous native work (and serialised inside espeak-ng): keep it off the socket's thread.
-            clip = await Task.Run(() => EspeakSynthesizer.Synthesize(text, new SpeechOptions(string.IsNullOrWhiteSpace(voice) ? "en-us" : voice)),
-                cancellationToken);
+            clip = await Task.Run(() => EspeakSynthesizer.Synthesize(text, new SpeechOptions(string.IsNullOrWhiteSpace(voice) ? "en-us" : voice),
+                cancellationToken), cancellationToken);
         }
         catch (EspeakException e)
         {

@@ -50,7 +50,15 @@ public static unsafe class EspeakSynthesizer
 
     /// <summary>Speaks <paramref name="text"/> and returns the whole clip.</summary>
     /// <exception cref="EspeakException">espeak-ng is missing or refused the voice or text.</exception>
-    public static SpeechClip Synthesize(string text, SpeechOptions? options = null)
+    public static SpeechClip Synthesize(string text, SpeechOptions? options = null) => Synthesize(text, options, CancellationToken.None);
+
+    /// <summary>
+    /// Speaks <paramref name="text"/> and returns the whole clip; cancelling stops espeak-ng at its next buffer (every
+    /// 200 ms of audio), so a long sentence does not hold up an interrupted caller.
+    /// </summary>
+    /// <exception cref="EspeakException">espeak-ng is missing or refused the voice or text.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled before the clip was complete.</exception>
+    public static SpeechClip Synthesize(string text, SpeechOptions? options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(text);
         options ??= new SpeechOptions();
@@ -60,7 +68,7 @@ public static unsafe class EspeakSynthesizer
             Check(espeak_SetVoiceByName(options.Voice), $"voice '{options.Voice}'");
             Check(espeak_SetParameter(ParameterRate, Math.Clamp(options.WordsPerMinute, 80, 450), 0), "rate");
             Check(espeak_SetParameter(ParameterPitch, Math.Clamp(options.Pitch, 0, 100), 0), "pitch");
-            var collector = new Collector();
+            var collector = new Collector { Cancellation = cancellationToken };
             t_collector = collector;
             try
             {
@@ -75,6 +83,7 @@ public static unsafe class EspeakSynthesizer
             {
                 t_collector = null;
             }
+            cancellationToken.ThrowIfCancellationRequested();
             return new SpeechClip([.. collector.Samples], s_sampleRate, collector.Phonemes);
         }
     }
@@ -106,9 +115,9 @@ public static unsafe class EspeakSynthesizer
     private static int OnSynth(short* wav, int count, EspeakEvent* events)
     {
         var collector = t_collector;
-        if (collector is null)
+        if (collector is null || collector.Cancellation.IsCancellationRequested)
         {
-            return 1; // Nobody is listening: abort.
+            return 1; // Nobody is listening, or the caller gave up: abort.
         }
         if (wav is not null && count > 0)
         {
@@ -138,6 +147,8 @@ public static unsafe class EspeakSynthesizer
 
     private sealed class Collector
     {
+        public CancellationToken Cancellation { get; init; }
+
         public List<short> Samples { get; } = new(22050 * 4);
         public List<PhonemeEvent> Phonemes { get; } = [];
     }
