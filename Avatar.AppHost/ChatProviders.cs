@@ -1,6 +1,3 @@
-using Avatar.Hosting;
-using Avatar.Hosting.ApplicationModel;
-
 /// <summary>
 /// Which language model and voice Chat uses, from the AppHost's configuration: <c>Chat:LlmProvider</c> (embedded,
 /// openai, anthropic) and <c>Chat:TtsProvider</c> (espeak, elevenlabs, openai), and their keys as secret parameters
@@ -16,7 +13,7 @@ internal static class ChatProviders
         ("elevenlabs-api-key", ["Chat__ElevenLabs__ApiKey"]),
     ];
 
-    public static IResourceBuilder<ProjectResource> WithChatProviders(this IResourceBuilder<ProjectResource> chat, DistributedApplicationBuilder builder)
+    public static IResourceBuilder<ProjectResource> WithChatProviders(this IResourceBuilder<ProjectResource> chat, IDistributedApplicationBuilder builder)
     {
         foreach (var setting in (string[])["LlmProvider", "TtsProvider", "OpenAi:BaseUrl", "OpenAi:Model", "Anthropic:Model", "ElevenLabs:VoiceId"])
         {

@@ -1,9 +1,15 @@
-var builder = DistributedApplication.CreateBuilder(args);
+using Avatar.Hosting;
 
-// Data: durable state in PostgreSQL, what may be lost or rebuilt in Redis.
-var postgres = builder.AddPostgres("postgres");
-var db = postgres.AddDatabase("avatardb");
-var redis = builder.AddRedis("redis");
+// Every resource's console output is echoed here too, prefixed by its name; the dashboard has it all as well.
+var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions { Args = args, EnableResourceLogging = true });
+
+// Projects start from their build output: stopping them is then immediate (see RunProjectsFromBuildOutput).
+builder.RunProjectsFromBuildOutput();
+
+// Data: durable state in PostgreSQL, what may be lost or rebuilt in Redis. Run mode uses the machine's own servers
+// (there is no container runtime here); publishing writes Aspire's postgres and redis containers.
+var db = builder.AddPostgresDatabase("postgres", "avatardb");
+var redis = builder.AddRedisServer("redis");
 
 // One owner applies the schema, once, before any api replica starts.
 var migrations = builder.AddProject<Projects.Avatar_Api>("migrations")
@@ -20,17 +26,15 @@ var api = builder.AddProject<Projects.Avatar_Api>("api")
     .WithExternalHttpEndpoints();
 
 // Audio to blend shapes over NVIDIA's Audio2Face-3D gRPC API: clients call the controller, which pushes audio to an
-// inference replica and gets the animation back on its animation port. In containers they listen on NVIDIA's ports.
+// inference replica and gets the animation back on its animation port. Their endpoints come from each project's
+// Kestrel settings (grpc 50000; grpc 52000 and animation 51000); in containers they listen on NVIDIA's ports.
 var inference = builder.AddProject<Projects.Avatar_A2F_Inference>("a2f-inference")
-    .WithEndpoint(port: 50000, targetPort: 50010, scheme: "http", name: "grpc", http2Only: true)
-    .WithHttpEndpoint()
+    .WithContainerPort("grpc", 50010)
     .WithHttpHealthCheck("/health")
     .WithGpu();
 
 var controller = builder.AddProject<Projects.Avatar_A2F_Controller>("a2f-controller")
-    .WithEndpoint(port: 52000, targetPort: 52010, scheme: "http", name: "grpc", http2Only: true)
-    .WithEndpoint(port: 51000, targetPort: 51010, scheme: "http", name: "animation", http2Only: true)
-    .WithHttpEndpoint()
+    .WithContainerPort("grpc", 52010).WithContainerPort("animation", 51010)
     .WithReference(inference).WaitFor(inference)
     .WithHttpHealthCheck("/health")
     .WithEndpoint("grpc", e => e.IsExternal = true);
