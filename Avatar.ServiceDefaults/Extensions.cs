@@ -2,39 +2,95 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// What every Avatar service shares: telemetry, health endpoints, service discovery, resilience, problem details.
-/// Lives in Microsoft.Extensions.Hosting so that Program.cs needs no extra using, as in Aspire's template.
+/// What every Avatar service shares, in the shape of Aspire's ServiceDefaults template: OpenTelemetry, health
+/// endpoints, service discovery, standard resilience for every HttpClient, and problem details. Lives in
+/// Microsoft.Extensions.Hosting so that Program.cs needs no extra using.
 /// </summary>
 public static class ServiceDefaultsExtensions
 {
-    internal const string LivenessTag = "live";
+    private const string HealthEndpointPath = "/health";
+    private const string AlivenessEndpointPath = "/alive";
+    private const string LivenessTag = "live";
+
+    /// <summary>Activity sources and meters of Avatar's own code: each library and service names its own under "Avatar.".</summary>
+    private const string AvatarTelemetry = "Avatar.*";
 
     /// <summary>Adds telemetry, health checks, service discovery and resilience for every HttpClient, and problem details.</summary>
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
-        builder.AddAvatarTelemetry();
-        builder.Services.AddHealthChecks()
-            .AddCheck("self", () => HealthCheckResult.Healthy(), [LivenessTag]);
+        builder.ConfigureOpenTelemetry();
+        builder.AddDefaultHealthChecks();
         builder.Services.AddProblemDetails();
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
-            // Resilience outside discovery: every retry resolves again, so it may reach another replica.
-            http.AddStandardResilienceHandler();
+            // A retry may not be safe to repeat for POST and PATCH: only idempotent requests are retried.
+            http.AddStandardResilienceHandler(options => options.Retry.DisableForUnsafeHttpMethods());
             http.AddServiceDiscovery();
         });
+        return builder;
+    }
+
+    /// <summary>
+    /// Logs, traces and metrics: ASP.NET Core, HttpClient, gRPC client, Npgsql, the runtime and Avatar's own sources,
+    /// exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (the AppHost sets it). The service's name and
+    /// instance come from <c>OTEL_SERVICE_NAME</c> and <c>OTEL_RESOURCE_ATTRIBUTES</c>, which the AppHost sets per replica.
+    /// </summary>
+    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Logging.AddOpenTelemetry(logging =>
+        {
+            logging.IncludeFormattedMessage = true;
+            logging.IncludeScopes = true;
+        });
+
+        builder.Services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddNpgsqlInstrumentation()
+                .AddMeter(AvatarTelemetry))
+            .WithTracing(tracing => tracing
+                .AddSource(builder.Environment.ApplicationName, AvatarTelemetry)
+                // Probes every few seconds would bury the traces that matter.
+                .AddAspNetCoreInstrumentation(options => options.Filter = context =>
+                    !context.Request.Path.StartsWithSegments(HealthEndpointPath) && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
+                .AddGrpcClientInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddNpgsql());
+
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+        }
+        return builder;
+    }
+
+    /// <summary>A liveness check that answers as long as the process does.</summary>
+    public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), [LivenessTag]);
         return builder;
     }
 
     /// <summary>/health (every check: ready to serve) and /alive (liveness checks only: the process is not stuck).</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks("/health");
-        app.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = r => r.Tags.Contains(LivenessTag) });
+        // Unlike Aspire's template, these answer in every environment: Kubernetes probes them in production, and they
+        // report nothing but Healthy, Degraded or Unhealthy.
+        app.MapHealthChecks(HealthEndpointPath);
+        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains(LivenessTag) });
         return app;
     }
 }
