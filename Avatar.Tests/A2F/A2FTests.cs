@@ -2,6 +2,9 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Avatar.Grpc;
 using Avatar.Tests.Grpc;
+using Aspire.Hosting;
+using Avatar.Tests.Hosting;
+using Aspire.Hosting.Testing;
 using Client = Nvidia.Ace.Controller.V1;
 
 namespace Avatar.Tests.A2F;
@@ -99,8 +102,13 @@ public sealed class A2FTests(A2FTopology topology) : IClassFixture<A2FTopology>
         await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
             topology.CallAsync(A2FTopology.Header(), A2FTopology.Audio(A2FTopology.Speech("Hi.")), new Client.AudioStream { EndOfAudio = new() })));
 
-        var served = topology.App.ConsoleLogs.Get("a2f-inference").Where(l => l.Text.Contains("animated", StringComparison.Ordinal)).Select(l => l.Source).Distinct();
-        Assert.Equal(["a2f-inference-0", "a2f-inference-1"], served.Order());
+        var replicas = await topology.App.ReplicasAsync("a2f-inference");
+        Assert.Equal(2, replicas.Count);
+        foreach (var replica in replicas)
+        {
+            Assert.True((await topology.App.LogsAsync(replica.ResourceId)).Any(l => l.Contains("animated", StringComparison.Ordinal)),
+                $"{replica.ResourceId} served no stream");
+        }
     }
 }
 
@@ -125,9 +133,8 @@ public sealed class A2FOutageTests(A2FTopology topology) : IClassFixture<A2FTopo
 /// <summary>The controller with a one-second idle limit.</summary>
 public sealed class ImpatientA2FTopology : A2FTopology
 {
-    protected override void Configure(Avatar.Hosting.DistributedApplicationBuilder builder) =>
-        builder.CreateResourceBuilder(builder.Resources.OfType<Avatar.Hosting.ApplicationModel.ProjectResource>().Single(r => r.Name == "a2f-controller"))
-            .WithEnvironment("A2F__IdleTimeout", "00:00:01");
+    protected override void Configure(IDistributedApplicationTestingBuilder builder) =>
+        builder.Project("a2f-controller").WithEnvironment("A2F__IdleTimeout", "00:00:01");
 }
 
 public sealed class A2FIdleTests(ImpatientA2FTopology topology) : IClassFixture<ImpatientA2FTopology>
@@ -150,9 +157,8 @@ public sealed class A2FIdleTests(ImpatientA2FTopology topology) : IClassFixture<
 /// <summary>Two controller replicas sharing the inference replicas.</summary>
 public sealed class TwoControllersTopology : A2FTopology
 {
-    protected override void Configure(Avatar.Hosting.DistributedApplicationBuilder builder) =>
-        builder.CreateResourceBuilder(builder.Resources.OfType<Avatar.Hosting.ApplicationModel.ProjectResource>().Single(r => r.Name == "a2f-controller"))
-            .WithReplicas(2);
+    protected override void Configure(IDistributedApplicationTestingBuilder builder) =>
+        builder.Project("a2f-controller").WithReplicas(2);
 }
 
 public sealed class A2FControllerReplicaTests(TwoControllersTopology topology) : IClassFixture<TwoControllersTopology>
@@ -160,14 +166,14 @@ public sealed class A2FControllerReplicaTests(TwoControllersTopology topology) :
     [Fact]
     public async Task EachControllerGetsTheAnimationOfItsOwnStreams()
     {
-        var grpc = topology.App.Resources.Single(r => r.Name == "a2f-controller")
-            .AnnotationsOf<Avatar.Hosting.ApplicationModel.EndpointAnnotation>().Single(e => e.Name == "grpc");
-        Assert.Equal(2, grpc.ReplicaPorts.Count);
+        // Each replica's own gRPC address, not the proxy in front of both: the test must reach both on purpose.
+        var addresses = await topology.App.ReplicaEnvironmentAsync("a2f-controller", "Kestrel__Endpoints__grpc__Url");
+        Assert.Equal(2, addresses.Count);
         var pcm = A2FTopology.Speech("Hello there.");
 
-        var results = await Task.WhenAll(grpc.ReplicaPorts.SelectMany(port => Enumerable.Range(0, 3).Select(async _ =>
+        var results = await Task.WhenAll(addresses.SelectMany(address => Enumerable.Range(0, 3).Select(async _ =>
         {
-            using var channel = Avatar.Grpc.GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+            using var channel = Avatar.Grpc.GrpcChannel.ForAddress(address.Replace("localhost", "127.0.0.1", StringComparison.Ordinal));
             await using var call = channel.DuplexStreaming(Avatar.A2F.Contracts.A2FMethods.ProcessAudioStream, new CallOptions(Deadline: DateTime.UtcNow.AddSeconds(30)));
             await call.RequestStream.WriteAsync(A2FTopology.Header());
             await call.RequestStream.WriteAsync(A2FTopology.Audio(pcm));

@@ -1,9 +1,9 @@
 using Avatar.A2F.Contracts;
 using Avatar.Espeak;
 using Avatar.Grpc;
-using Avatar.Hosting;
-using Avatar.Hosting.ApplicationModel;
-using Avatar.Hosting.Testing;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
+using Avatar.Tests.Hosting;
 using Avatar.Tests.Grpc;
 using Google.Protobuf;
 using Client = Nvidia.Ace.Controller.V1;
@@ -22,19 +22,16 @@ public class A2FTopology : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Avatar_AppHost>();
+        var builder = await AvatarTesting.CreateBuilderAsync();
         builder.KeepOnly("a2f-controller");
-        var inference = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "a2f-inference");
-        builder.Builder.CreateResourceBuilder(inference).WithReplicas(2);
-        Configure(builder.Builder);
-        App = await builder.BuildAsync();
-        await App.StartAsync();
-        await App.ResourceNotifications.WaitForResourceHealthyAsync("a2f-controller").WaitAsync(TimeSpan.FromSeconds(120));
+        builder.Project("a2f-inference").WithReplicas(2);
+        Configure(builder);
+        App = await builder.StartAsync(TimeSpan.FromSeconds(120), "a2f-controller");
         Controller = GrpcChannel.ForAddress(App.GetEndpoint("a2f-controller", "grpc"));
     }
 
     /// <summary>A chance for a test class to change the topology before it starts.</summary>
-    protected virtual void Configure(DistributedApplicationBuilder builder)
+    protected virtual void Configure(IDistributedApplicationTestingBuilder builder)
     {
     }
 

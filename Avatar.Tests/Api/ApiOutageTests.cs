@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using Aspire.Hosting.Testing;
+using Avatar.Tests.Hosting;
 
 namespace Avatar.Tests.Api;
 

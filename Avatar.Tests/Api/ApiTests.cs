@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
+using Aspire.Hosting.Testing;
+using Avatar.Tests.Hosting;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -155,7 +157,7 @@ public sealed class ApiTests(ApiTopology topology) : IClassFixture<ApiTopology>
     [Fact]
     public async Task AChangeThroughOneReplicaIsSeenAtOnceThroughTheOther()
     {
-        var replicas = topology.App.GetReplicaEndpoints("api");
+        var replicas = (await topology.App.ReplicaEnvironmentAsync("api", "ASPNETCORE_URLS")).Select(url => new Uri(url)).ToList();
         Assert.Equal(2, replicas.Count);
         var user = await topology.SignUpAsync();
         using var first = topology.ClientWithKey(user.ApiKey, replicas[0]);

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
-using Avatar.Hosting;
-using Avatar.Hosting.Testing;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
+using Avatar.Tests.Hosting;
 
 namespace Avatar.Tests.Api;
 
@@ -11,11 +12,9 @@ public sealed class ApiTopology : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Avatar_AppHost>();
+        var builder = await AvatarTesting.CreateBuilderAsync();
         builder.KeepOnly("api");
-        App = await builder.BuildAsync();
-        await App.StartAsync();
-        await App.ResourceNotifications.WaitForResourceHealthyAsync("api").WaitAsync(TimeSpan.FromSeconds(120));
+        App = await builder.StartAsync(TimeSpan.FromSeconds(120), "api");
     }
 
     public async Task DisposeAsync() => await App.DisposeAsync();

@@ -1,3 +1,4 @@
+using Aspire.Hosting.Testing;
 using Microsoft.Playwright;
 
 namespace Avatar.Tests.Chat;

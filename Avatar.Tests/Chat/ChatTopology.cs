@@ -2,8 +2,9 @@ using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
-using Avatar.Hosting;
-using Avatar.Hosting.Testing;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
+using Avatar.Tests.Hosting;
 
 namespace Avatar.Tests.Chat;
 
@@ -17,11 +18,9 @@ public sealed class ChatTopology : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Avatar_AppHost>();
+        var builder = await AvatarTesting.CreateBuilderAsync();
         builder.KeepOnly("chat");
-        App = await builder.BuildAsync();
-        await App.StartAsync();
-        await App.ResourceNotifications.WaitForResourceHealthyAsync("chat").WaitAsync(TimeSpan.FromSeconds(180));
+        App = await builder.StartAsync(TimeSpan.FromSeconds(180), "chat");
     }
 
     public async Task DisposeAsync() => await App.DisposeAsync();

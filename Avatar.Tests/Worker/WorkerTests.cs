@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Avatar.Hosting;
-using Avatar.Hosting.ApplicationModel;
-using Avatar.Hosting.Testing;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
+using Avatar.Tests.Hosting;
 using Avatar.Redis;
 using Avatar.Worker.Jobs;
 using Npgsql;
@@ -21,18 +21,14 @@ public sealed class WorkerTopology : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Avatar_AppHost>();
+        var builder = await AvatarTesting.CreateBuilderAsync();
         builder.KeepOnly("worker", "api");
-        var worker = builder.Builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "worker"));
-        worker.WithReplicas(2)
+        builder.Project("worker").WithReplicas(2)
             .WithEnvironment("Worker__VisibilityTimeout", "00:00:02")
             .WithEnvironment("Worker__MaxAttempts", "3")
             .WithEnvironment("Worker__RetryBaseDelay", "00:00:00.100")
             .WithEnvironment("Worker__SweepInterval", "00:00:00.500");
-        App = await builder.BuildAsync();
-        await App.StartAsync();
-        await App.ResourceNotifications.WaitForResourceHealthyAsync("worker").WaitAsync(TimeSpan.FromSeconds(120));
-        await App.ResourceNotifications.WaitForResourceHealthyAsync("api").WaitAsync(TimeSpan.FromSeconds(120));
+        App = await builder.StartAsync(TimeSpan.FromSeconds(120), "worker", "api");
         Db = NpgsqlDataSource.Create((await App.GetConnectionStringAsync("avatardb"))!);
         Redis = await ConnectionMultiplexer.ConnectAsync((await App.GetConnectionStringAsync("redis"))!);
     }

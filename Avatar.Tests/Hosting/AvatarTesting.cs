@@ -1,0 +1,183 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Avatar.Tests.Hosting;
+
+/// <summary>The AppHost's own topology, built by Aspire's testing builder, with what tests need on top of it.</summary>
+internal static class AvatarTesting
+{
+    /// <summary>
+    /// The AppHost's builder with its data stores in a throwaway folder (deleted when the app stops) and durability
+    /// traded for speed; ports are random, so tests run beside each other and beside <c>make run</c>.
+    /// </summary>
+    public static async Task<IDistributedApplicationTestingBuilder> CreateBuilderAsync(bool dashboard = false)
+    {
+        // /tmp, not the test output: as root, PostgreSQL runs as the postgres user, which must reach its data folder.
+        var data = Path.Combine(Path.GetTempPath(), "avatar-tests", Guid.NewGuid().ToString("N")[..12]);
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Avatar_AppHost>(
+            new DistributedApplicationTestingBuilderOptions { EnableDashboard = dashboard },
+            [$"--Avatar:DataDirectory={data}", "--Avatar:Ephemeral=true"]);
+        builder.Services.AddHostedService(services => new DeleteOnStop(data, services.GetRequiredService<IHostApplicationLifetime>()));
+        return builder;
+    }
+
+    /// <summary>Keeps <paramref name="names"/> and everything they reference, wait for or belong to; removes the rest.</summary>
+    public static IDistributedApplicationTestingBuilder KeepOnly(this IDistributedApplicationTestingBuilder builder, params string[] names)
+    {
+        var keep = new HashSet<IResource>();
+        var pending = new Stack<IResource>(names.Select(builder.Resource));
+        while (pending.TryPop(out var resource))
+        {
+            if (!keep.Add(resource))
+            {
+                continue;
+            }
+            if (resource is IResourceWithParent child)
+            {
+                pending.Push(child.Parent);
+            }
+            foreach (var wait in resource.Annotations.OfType<WaitAnnotation>())
+            {
+                pending.Push(wait.Resource);
+            }
+            foreach (var relationship in resource.Annotations.OfType<ResourceRelationshipAnnotation>())
+            {
+                pending.Push(relationship.Resource);
+            }
+        }
+        foreach (var resource in builder.Resources.Where(r => !keep.Contains(r)).ToList())
+        {
+            builder.Resources.Remove(resource);
+        }
+        return builder;
+    }
+
+    public static IResource Resource(this IDistributedApplicationTestingBuilder builder, string name) =>
+        builder.Resources.SingleOrDefault(r => r.Name == name) ?? throw new InvalidOperationException($"The AppHost declares no resource named '{name}'.");
+
+    public static IResourceBuilder<ProjectResource> Project(this IDistributedApplicationTestingBuilder builder, string name) =>
+        builder.CreateResourceBuilder((ProjectResource)builder.Resource(name));
+
+    /// <summary>Starts the app and waits until every named resource is healthy.</summary>
+    public static async Task<DistributedApplication> StartAsync(this IDistributedApplicationTestingBuilder builder, TimeSpan timeout, params string[] healthy)
+    {
+        var app = await builder.BuildAsync();
+        try
+        {
+            await app.StartAsync().WaitAsync(timeout);
+            foreach (var name in healthy)
+            {
+                await app.ResourceNotifications.WaitForResourceHealthyAsync(name).WaitAsync(timeout);
+            }
+            return app;
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The latest state of each replica of a resource, one per process.</summary>
+    public static async Task<IReadOnlyList<ResourceEvent>> ReplicasAsync(this DistributedApplication app, string name)
+    {
+        // WatchAsync first replays the latest snapshot of every resource, then waits for changes: take the replay.
+        var latest = new Dictionary<string, ResourceEvent>();
+        using var quiet = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+        try
+        {
+            await foreach (var update in app.ResourceNotifications.WatchAsync(quiet.Token))
+            {
+                if (update.Resource.Name == name)
+                {
+                    latest[update.ResourceId] = update;
+                }
+                quiet.CancelAfter(TimeSpan.FromMilliseconds(100));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        return [.. latest.Values.OrderBy(e => e.ResourceId, StringComparer.Ordinal)];
+    }
+
+    /// <summary>The operating system's process id of each running replica.</summary>
+    public static async Task<IReadOnlyList<int>> ProcessIdsAsync(this DistributedApplication app, string name) =>
+        [.. (await app.ReplicasAsync(name))
+            .Select(r => r.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value)
+            .Select(v => v is null ? 0 : Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture))
+            .Where(pid => pid > 0)];
+
+    /// <summary>An environment variable of each replica, as the process got it (a replica's own URL, say).</summary>
+    public static async Task<IReadOnlyList<string>> ReplicaEnvironmentAsync(this DistributedApplication app, string name, string variable) =>
+        [.. (await app.ReplicasAsync(name))
+            .Select(r => r.Snapshot.EnvironmentVariables.FirstOrDefault(e => e.Name == variable)?.Value)
+            .OfType<string>()];
+
+    /// <summary>Everything one process (a replica's resource id) has written to its console so far.</summary>
+    public static async Task<IReadOnlyList<string>> LogsAsync(this DistributedApplication app, string resourceId)
+    {
+        // The watch replays the backlog, then waits for more: take what arrives until it falls quiet.
+        var lines = new List<string>();
+        using var quiet = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            await foreach (var batch in app.Services.GetRequiredService<ResourceLoggerService>().WatchAsync(resourceId).WithCancellation(quiet.Token))
+            {
+                lines.AddRange(batch.Select(l => l.Content));
+                quiet.CancelAfter(TimeSpan.FromMilliseconds(300));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        return lines;
+    }
+
+    /// <summary>Stops every replica of the resource, as the dashboard's stop command does.</summary>
+    public static Task StopResourceAsync(this DistributedApplication app, string name) =>
+        RunCommandAsync(app, name, KnownResourceCommands.StopCommand);
+
+    /// <summary>Starts every replica of a stopped resource, as the dashboard's start command does.</summary>
+    public static Task StartResourceAsync(this DistributedApplication app, string name) =>
+        RunCommandAsync(app, name, KnownResourceCommands.StartCommand);
+
+    private static async Task RunCommandAsync(DistributedApplication app, string name, string command)
+    {
+        var model = app.Services.GetRequiredService<DistributedApplicationModel>();
+        var resource = model.Resources.Single(r => r.Name == name);
+        var result = await app.ResourceCommands.ExecuteCommandAsync(resource, command);
+        Assert.True(result.Success, $"{command} {name}: {result.Message}");
+    }
+
+    /// <summary>Sends a signal to a process (kill -9 by default): a crash, as far as its supervisor can tell.</summary>
+    public static void Kill(int pid, string signal = "KILL")
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    private sealed class DeleteOnStop(string directory, IHostApplicationLifetime lifetime) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            // Stopped, not stopping: the data stores are gone by then.
+            lifetime.ApplicationStopped.Register(() =>
+            {
+                try
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+            });
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
