@@ -1,7 +1,6 @@
 using System.Text.Json.Serialization;
 using Avatar.Api.Data;
 using Avatar.Api.Infrastructure;
-using Avatar.Npgsql;
 using Microsoft.AspNetCore.Authentication;
 
 namespace Avatar.Api;
@@ -15,7 +14,14 @@ public static class ApiServices
     /// <summary>Adds the database, API key authentication, strict JSON, error shaping and OpenAPI.</summary>
     public static WebApplicationBuilder AddApiServices(this WebApplicationBuilder builder)
     {
-        builder.AddNpgsqlDataSource(Database.ConnectionName);
+        // PostgreSQL unreachable must be a 503 within a second (clients retry), not a request held for Npgsql's 15 s
+        // connect timeout or 30 s command timeout.
+        builder.AddNpgsqlDataSource(Database.ConnectionName, configureDataSourceBuilder: db =>
+        {
+            db.ConnectionStringBuilder.Timeout = 1;
+            db.ConnectionStringBuilder.CommandTimeout = 5;
+            db.ConnectionStringBuilder.CancellationTimeout = 500;
+        });
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);

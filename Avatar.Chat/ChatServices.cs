@@ -3,7 +3,6 @@ using Avatar.Chat.LipSync;
 using Avatar.Chat.Llm;
 using Avatar.Chat.Speech;
 using Avatar.Grpc;
-using Avatar.Npgsql;
 
 namespace Avatar.Chat;
 
@@ -13,7 +12,13 @@ public static class ChatServices
     /// <summary>The database, the language and speech providers chosen by configuration, the A2F client and the turn pipeline.</summary>
     public static WebApplicationBuilder AddChatServices(this WebApplicationBuilder builder)
     {
-        builder.AddNpgsqlDataSource("avatardb");
+        // A turn whose messages cannot be stored ends with storage_failed at once: the user is waiting for turn.end, and
+        // Npgsql alone would wait 15 s to connect and 30 s for a command.
+        builder.AddNpgsqlDataSource("avatardb", configureDataSourceBuilder: db =>
+        {
+            db.ConnectionStringBuilder.Timeout = 1;
+            db.ConnectionStringBuilder.CommandTimeout = 5;
+        });
         builder.Services.AddOptions<ChatOptions>().BindConfiguration("Chat").ValidateDataAnnotations().ValidateOnStart();
         var options = builder.Configuration.GetSection("Chat").Get<ChatOptions>() ?? new ChatOptions();
         builder.Services.AddSingleton(TimeProvider.System);

@@ -1,4 +1,3 @@
-using Avatar.Npgsql;
 using Avatar.Worker.Jobs;
 
 namespace Avatar.Worker;
@@ -9,6 +8,7 @@ public static class WorkerServices
     /// <summary>The database, Redis, the job queue, its runner, the scheduler and the job metrics.</summary>
     public static WebApplicationBuilder AddWorkerServices(this WebApplicationBuilder builder)
     {
+        // Npgsql's own timeouts: nobody waits on a job, and one that fails on a dead database is retried.
         builder.AddNpgsqlDataSource("avatardb");
         builder.AddRedisClient("redis");
         builder.Services.AddOptions<WorkerOptions>().BindConfiguration("Worker").ValidateDataAnnotations().ValidateOnStart();

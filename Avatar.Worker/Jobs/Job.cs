@@ -1,5 +1,5 @@
 using System.Globalization;
-using Avatar.Redis;
+using StackExchange.Redis;
 
 namespace Avatar.Worker.Jobs;
 
@@ -21,13 +21,13 @@ public sealed record Job(string Id, string Type, string Payload, int Attempt, lo
     /// <summary>Reads an entry; null when it lacks what a job needs (it goes to the dead-letter stream).</summary>
     public static Job? From(StreamEntry entry)
     {
-        var id = entry["id"].ToString();
-        var type = entry["type"].ToString();
+        var id = (string?)entry["id"];
+        var type = (string?)entry["type"];
         if (string.IsNullOrEmpty(id) || string.IsNullOrEmpty(type))
         {
             return null;
         }
-        return new Job(id, type, entry["payload"].ToString() ?? "{}",
+        return new Job(id, type, (string?)entry["payload"] ?? "{}",
             int.TryParse(entry["attempt"].ToString(), CultureInfo.InvariantCulture, out var attempt) ? attempt : 1,
             long.TryParse(entry["enqueued"].ToString(), CultureInfo.InvariantCulture, out var enqueued) ? enqueued : 0,
             entry["traceparent"].ToString() is { Length: > 0 } trace ? trace : null);

@@ -1,5 +1,5 @@
 using System.Diagnostics.Metrics;
-using Avatar.Redis;
+using StackExchange.Redis;
 
 namespace Avatar.Worker.Jobs;
 
@@ -9,18 +9,18 @@ namespace Avatar.Worker.Jobs;
 /// </summary>
 internal sealed class JobMetrics : IDisposable
 {
+    private readonly JobQueue _queue;
     private readonly Meter _meter = new("Avatar.Worker");
     private readonly Counter<long> _completed;
     private readonly Counter<long> _failed;
     private readonly Counter<long> _deadLettered;
     private readonly Histogram<double> _latency;
-    private readonly RedisConnection _redis;
     private (long Lag, long Pending, long Delayed, long Dead) _depths;
     private long _depthsReadAt;
 
-    public JobMetrics(RedisConnection redis)
+    public JobMetrics(JobQueue queue)
     {
-        _redis = redis;
+        _queue = queue;
         _completed = _meter.CreateCounter<long>("avatar.jobs.completed", "{job}");
         _failed = _meter.CreateCounter<long>("avatar.jobs.failed", "{job}", "Attempts that threw; they are retried or dead-lettered.");
         _deadLettered = _meter.CreateCounter<long>("avatar.jobs.dead_lettered", "{job}");
@@ -53,29 +53,9 @@ internal sealed class JobMetrics : IDisposable
         try
         {
             // Observable callbacks are synchronous; this runs on the exporter's thread, never on a request's.
-            var database = _redis.GetAsync().GetAwaiter().GetResult().GetDatabase();
-            var groups = database.ExecuteAsync("XINFO", "GROUPS", JobQueue.Stream).GetAwaiter().GetResult().ToArray();
-            long lag = 0, pending = 0;
-            foreach (var group in groups.Select(g => g.ToArray()))
-            {
-                for (var i = 0; i + 1 < group.Length; i += 2)
-                {
-                    switch (group[i].ToString())
-                    {
-                        case "lag" when !group[i + 1].IsNull:
-                            lag = (long)group[i + 1];
-                            break;
-                        case "pending":
-                            pending = (long)group[i + 1];
-                            break;
-                    }
-                }
-            }
-            var delayed = (long)database.ExecuteAsync("ZCARD", JobQueue.Delayed).GetAwaiter().GetResult();
-            var dead = database.StreamLengthAsync(JobQueue.DeadLetter).GetAwaiter().GetResult();
-            _depths = (lag, pending, delayed, dead);
+            _depths = _queue.Depths();
         }
-        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or RedisServerException)
+        catch (Exception e) when (e is RedisException or RedisTimeoutException)
         {
             // Keep the last reading while Redis is away.
         }

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Avatar.Redis;
+using System.Threading.Channels;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using StackExchange.Redis;
 
 namespace Avatar.Worker.Jobs;
 
@@ -12,6 +13,14 @@ namespace Avatar.Worker.Jobs;
 /// after its transaction committed. Failures are retried with exponential backoff, then dead-lettered; entries of a
 /// worker that died are taken over (XAUTOCLAIM) once idle past the visibility timeout.
 /// </summary>
+/// <remarks>
+/// StackExchange.Redis has no blocking XREADGROUP, and a raw BLOCK would stall every other command on the shared
+/// connection. A dedicated connection for blocking reads would be a second multiplexer per process, outside the one the
+/// application registers (health, tracing). So the reader reads without blocking and, when it finds nothing, waits for
+/// a wake-up published by whoever adds entries (<see cref="JobQueue.WakeChannel"/>), or for
+/// <see cref="WorkerOptions.PollInterval"/> at most: a new job starts within milliseconds, an idle worker sends one
+/// command per poll, and a missed wake-up costs one poll interval, never a job.
+/// </remarks>
 internal sealed partial class JobRunner(JobQueue queue, NpgsqlDataSource db, IOptions<WorkerOptions> options, TimeProvider time,
     JobMetrics metrics, ILogger<JobRunner> logger) : BackgroundService
 {
@@ -23,13 +32,20 @@ internal sealed partial class JobRunner(JobQueue queue, NpgsqlDataSource db, IOp
     private readonly WorkerOptions _options = options.Value;
     private readonly SemaphoreSlim _slots = new(options.Value.Concurrency, options.Value.Concurrency);
 
+    // One pending wake-up at most: many publishes while the reader is busy mean "read again", once.
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await UntilAvailableAsync(queue.EnsureGroupAsync, stoppingToken);
+        await UntilAvailableAsync(async () =>
+        {
+            await queue.EnsureGroupAsync();
+            await queue.SubscribeAsync(() => _wake.Writer.TryWrite(true));
+        }, stoppingToken);
         await Task.WhenAll(
             LoopAsync("read", ReadAsync, TimeSpan.Zero, stoppingToken),
             LoopAsync("reclaim", ReclaimAsync, _options.VisibilityTimeout / 2, stoppingToken),
-            LoopAsync("promote", async ct => await queue.PromoteDueAsync(ct), TimeSpan.FromMilliseconds(250), stoppingToken));
+            LoopAsync("promote", _ => queue.PromoteDueAsync(), TimeSpan.FromMilliseconds(250), stoppingToken));
         // Let running jobs finish: an unfinished one is not acknowledged and another worker takes it over.
         for (var i = 0; i < _options.Concurrency; i++)
         {
@@ -48,8 +64,7 @@ internal sealed partial class JobRunner(JobQueue queue, NpgsqlDataSource db, IOp
         StreamEntry[] entries = [];
         try
         {
-            var database = await queue.Database(stoppingToken);
-            entries = await database.StreamReadGroupAsync(JobQueue.Stream, JobQueue.Group, Consumer, ">", free, TimeSpan.FromSeconds(1), stoppingToken);
+            entries = await queue.ReadNewAsync(Consumer, free);
         }
         finally
         {
@@ -62,28 +77,41 @@ internal sealed partial class JobRunner(JobQueue queue, NpgsqlDataSource db, IOp
         {
             _ = RunAndReleaseAsync(entry, deliveries: 1, stoppingToken);
         }
+        if (entries.Length < free)
+        {
+            // The stream is drained: sleep until something is added (or the poll interval passes).
+            await WaitForWakeAsync(stoppingToken);
+        }
+    }
+
+    private async Task WaitForWakeAsync(CancellationToken stoppingToken)
+    {
+        using var poll = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        poll.CancelAfter(_options.PollInterval);
+        try
+        {
+            await _wake.Reader.ReadAsync(poll.Token);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+        }
     }
 
     private async Task ReclaimAsync(CancellationToken stoppingToken)
     {
-        var database = await queue.Database(stoppingToken);
-        var stale = await database.StreamPendingMessagesAsync(JobQueue.Stream, JobQueue.Group, 100, minIdle: _options.VisibilityTimeout,
-            cancellationToken: stoppingToken);
-        if (stale.Length == 0)
+        var deliveries = await queue.IdleDeliveriesAsync(_options.VisibilityTimeout);
+        if (deliveries.Count == 0)
         {
             return;
         }
-        var deliveries = stale.ToDictionary(p => p.MessageId.ToString()!, p => p.DeliveryCount);
         await _slots.WaitAsync(stoppingToken);
-        var claimed = await database.StreamAutoClaimAsync(JobQueue.Stream, JobQueue.Group, Consumer, _options.VisibilityTimeout, count: 1,
-            cancellationToken: stoppingToken);
-        if (claimed.ClaimedEntries is not [var entry, ..])
+        if (await queue.TakeOverAsync(Consumer, _options.VisibilityTimeout) is not { } entry)
         {
             _slots.Release();
             return;
         }
-        LogReclaimed(logger, entry.Id.ToString()!, entry["id"].ToString());
-        _ = RunAndReleaseAsync(entry, deliveries.GetValueOrDefault(entry.Id.ToString()!) + 1, stoppingToken);
+        LogReclaimed(logger, entry.Id.ToString(), (string?)entry["id"]);
+        _ = RunAndReleaseAsync(entry, deliveries.GetValueOrDefault(entry.Id.ToString()) + 1, stoppingToken);
     }
 
     private async Task RunAndReleaseAsync(StreamEntry entry, int deliveries, CancellationToken stoppingToken)
@@ -95,7 +123,7 @@ internal sealed partial class JobRunner(JobQueue queue, NpgsqlDataSource db, IOp
         catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or RedisServerException or OperationCanceledException)
         {
             // Not acknowledged: the entry stays pending and is taken over after the visibility timeout.
-            LogUnfinished(logger, entry.Id.ToString()!, e.Message);
+            LogUnfinished(logger, entry.Id.ToString(), e.Message);
         }
         finally
         {
@@ -108,12 +136,12 @@ internal sealed partial class JobRunner(JobQueue queue, NpgsqlDataSource db, IOp
         var job = Job.From(entry);
         if (job is null || !JobHandlers.ByType.TryGetValue(job.Type, out var handler))
         {
-            await DeadLetterAsync(entry, job?.Type, job is null ? "The entry has no id or type." : $"Unknown job type '{job.Type}'.", stoppingToken);
+            await DeadLetterAsync(entry, job?.Type, job is null ? "The entry has no id or type." : $"Unknown job type '{job.Type}'.");
             return;
         }
         if (deliveries > _options.MaxAttempts)
         {
-            await DeadLetterAsync(entry, job.Type, $"Delivered {deliveries - 1} times without finishing: it may be killing its workers.", stoppingToken);
+            await DeadLetterAsync(entry, job.Type, $"Delivered {deliveries - 1} times without finishing: it may be killing its workers.");
             return;
         }
         using var activity = Source.StartActivity($"job {job.Type}", ActivityKind.Consumer, job.TraceParent);
@@ -124,7 +152,7 @@ internal sealed partial class JobRunner(JobQueue queue, NpgsqlDataSource db, IOp
         try
         {
             var done = await RunInLedgerAsync(job, handler, stoppingToken);
-            await (await queue.Database(stoppingToken)).StreamAcknowledgeAsync(JobQueue.Stream, JobQueue.Group, [entry.Id], stoppingToken);
+            await queue.AcknowledgeAsync(entry.Id);
             metrics.Completed(job, time.GetUtcNow().ToUnixTimeMilliseconds() - job.Enqueued, done);
         }
         catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
@@ -138,12 +166,12 @@ internal sealed partial class JobRunner(JobQueue queue, NpgsqlDataSource db, IOp
             var error = $"{e.GetType().Name}: {e.Message}";
             if (e is PoisonJobException || job.Attempt >= _options.MaxAttempts)
             {
-                await DeadLetterAsync(entry, job.Type, error, stoppingToken);
+                await DeadLetterAsync(entry, job.Type, error);
                 return;
             }
             var delay = TimeSpan.FromMilliseconds(Math.Min(60_000, _options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, job.Attempt - 1)));
             LogRetry(logger, job.Id, job.Attempt, delay.TotalMilliseconds, error);
-            await queue.RetryLaterAsync(entry.Id, job, time.GetUtcNow() + delay, stoppingToken);
+            await queue.RetryLaterAsync(entry.Id, job, time.GetUtcNow() + delay);
         }
         finally
         {
@@ -182,7 +210,7 @@ internal sealed partial class JobRunner(JobQueue queue, NpgsqlDataSource db, IOp
             while (true)
             {
                 await Task.Delay(_options.VisibilityTimeout / 3, cancellationToken);
-                await (await queue.Database(cancellationToken)).ExecuteAsync("XCLAIM", JobQueue.Stream, JobQueue.Group, Consumer, 0, entryId, "JUSTID");
+                await queue.KeepClaimedAsync(Consumer, entryId);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or RedisConnectionException or RedisTimeoutException or RedisServerException)
@@ -190,11 +218,11 @@ internal sealed partial class JobRunner(JobQueue queue, NpgsqlDataSource db, IOp
         }
     }
 
-    private async Task DeadLetterAsync(StreamEntry entry, string? type, string error, CancellationToken cancellationToken)
+    private async Task DeadLetterAsync(StreamEntry entry, string? type, string error)
     {
-        LogDeadLettered(logger, entry.Id.ToString()!, error);
+        LogDeadLettered(logger, entry.Id.ToString(), error);
         metrics.DeadLettered(type);
-        await queue.DeadLetterAsync(entry, error, cancellationToken);
+        await queue.DeadLetterAsync(entry, error);
     }
 
     /// <summary>Runs a step again and again; a dead Redis or PostgreSQL is logged and waited out, never fatal.</summary>
@@ -225,13 +253,13 @@ internal sealed partial class JobRunner(JobQueue queue, NpgsqlDataSource db, IOp
         }
     }
 
-    private async Task UntilAvailableAsync(Func<CancellationToken, Task> step, CancellationToken stoppingToken)
+    private async Task UntilAvailableAsync(Func<Task> step, CancellationToken stoppingToken)
     {
         while (true)
         {
             try
             {
-                await step(stoppingToken);
+                await step();
                 return;
             }
             catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)

@@ -1,7 +1,7 @@
-using Avatar.Redis;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using StackExchange.Redis;
 
 namespace Avatar.Worker.Jobs;
 
@@ -10,8 +10,8 @@ namespace Avatar.Worker.Jobs;
 /// <c>SET avatar:schedule:&lt;name&gt;:&lt;period&gt; NX</c> runs it; the others skip that period. Each run is counted in
 /// <c>avatar:schedule:&lt;name&gt;:runs</c>.
 /// </summary>
-internal sealed partial class Scheduler(JobQueue queue, NpgsqlDataSource db, IOptions<WorkerOptions> options, TimeProvider time,
-    ILogger<Scheduler> logger) : BackgroundService
+internal sealed partial class Scheduler(JobQueue queue, IConnectionMultiplexer redis, NpgsqlDataSource db, IOptions<WorkerOptions> options,
+    TimeProvider time, ILogger<Scheduler> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -35,7 +35,7 @@ internal sealed partial class Scheduler(JobQueue queue, NpgsqlDataSource db, IOp
                 }
                 try
                 {
-                    if (await ClaimAsync(name, index, period, stoppingToken))
+                    if (await ClaimAsync(name, index, period))
                     {
                         // The jobs a run queues carry this trace, so a session's facts trace back to the sweep that found it.
                         using var activity = JobRunner.Source.StartActivity($"schedule {name}");
@@ -43,7 +43,7 @@ internal sealed partial class Scheduler(JobQueue queue, NpgsqlDataSource db, IOp
                     }
                     last[i] = index;
                 }
-                catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or RedisServerException or NpgsqlException or TimeoutException)
+                catch (Exception e) when (e is RedisException or NpgsqlException or TimeoutException)
                 {
                     LogFailed(logger, name, e.Message);
                 }
@@ -51,15 +51,14 @@ internal sealed partial class Scheduler(JobQueue queue, NpgsqlDataSource db, IOp
         }
     }
 
-    private async Task<bool> ClaimAsync(string name, long index, TimeSpan period, CancellationToken cancellationToken)
+    private async Task<bool> ClaimAsync(string name, long index, TimeSpan period)
     {
-        var database = await queue.Database(cancellationToken);
-        var won = await database.ExecuteAsync("SET", $"avatar:schedule:{name}:{index}", JobRunner.Consumer, "NX", "PX", (long)(period.TotalMilliseconds * 2));
-        if (won.IsNull)
+        var database = redis.GetDatabase();
+        if (!await database.StringSetAsync($"avatar:schedule:{name}:{index}", JobRunner.Consumer, period * 2, When.NotExists))
         {
             return false;
         }
-        await database.ExecuteAsync("INCR", $"avatar:schedule:{name}:runs");
+        await database.StringIncrementAsync($"avatar:schedule:{name}:runs");
         return true;
     }
 
@@ -76,8 +75,8 @@ internal sealed partial class Scheduler(JobQueue queue, NpgsqlDataSource db, IOp
         foreach (var id in ended)
         {
             var payload = $"{{\"sessionId\":\"{id}\"}}";
-            await queue.EnqueueAsync("session.facts", $"session.facts:{id}", payload, cancellationToken);
-            await queue.EnqueueAsync("session.summary", $"session.summary:{id}", payload, cancellationToken);
+            await queue.EnqueueAsync("session.facts", $"session.facts:{id}", payload);
+            await queue.EnqueueAsync("session.summary", $"session.summary:{id}", payload);
         }
         if (ended.Count > 0)
         {

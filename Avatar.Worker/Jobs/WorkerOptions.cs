@@ -19,6 +19,13 @@ public sealed class WorkerOptions
     /// <summary>How long a job may stay unacknowledged before another worker takes it over (its worker is presumed dead).</summary>
     public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long an idle reader waits for a wake-up before it looks at the stream anyway: the bound on how late a job is
+    /// picked up when its wake-up was lost (Redis reconnecting, an entry added by hand).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00", ParseLimitsInInvariantCulture = true)]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How often ended sessions are looked for, to queue their fact extraction and summary.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
 

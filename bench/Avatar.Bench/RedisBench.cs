@@ -2,13 +2,13 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using Avatar.Redis;
+using StackExchange.Redis;
 
 namespace Avatar.Bench;
 
 /// <summary>
-/// Pipelined SET and GET throughput of lib/Avatar.Redis (many concurrent callers sharing one multiplexed connection,
-/// which pipelines by itself) against redis-benchmark -P 16 on the same redis-server, in the same run.
+/// Pipelined SET and GET throughput of StackExchange.Redis (many concurrent callers sharing one multiplexed connection,
+/// which pipelines by itself, as the services use it) against redis-benchmark -P 16 on the same redis-server, in the same run.
 /// </summary>
 public static class RedisBench
 {
