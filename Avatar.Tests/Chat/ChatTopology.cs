@@ -26,24 +26,29 @@ public sealed class ChatTopology : IAsyncLifetime
     public async Task DisposeAsync() => await App.DisposeAsync();
 
     /// <summary>A new user with a character of <paramref name="kind"/> and an active session with it.</summary>
-    public async Task<Conversation> StartAsync(string kind = "tarot", string persona = "Calm and kind. Speaks slowly.")
+    public Task<Conversation> StartAsync(string kind = "tarot", string persona = "Calm and kind. Speaks slowly.") => StartAsync(App, kind, persona);
+
+    /// <summary>A new user with a character of <paramref name="kind"/> and an active session with it, in any topology with chat.</summary>
+    public static async Task<Conversation> StartAsync(DistributedApplication app, string kind, string persona = "Calm and kind. Speaks slowly.")
     {
-        using var anonymous = App.CreateHttpClient("api");
+        using var anonymous = app.CreateHttpClient("api");
         var user = await (await anonymous.PostAsJsonAsync("/v1/users", new { name = "Chat Tester", email = $"{Guid.NewGuid():N}@example.com" }))
             .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>();
-        var api = App.CreateHttpClient("api");
+        var api = app.CreateHttpClient("api");
         var key = user.GetProperty("apiKey").GetString()!;
         api.DefaultRequestHeaders.Add("X-Api-Key", key);
         var character = await (await api.PostAsJsonAsync("/v1/characters", new { name = "Madame Iris", kind, persona, voice = "en-us" }))
             .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>();
         var session = await (await api.PostAsJsonAsync("/v1/sessions", new { characterId = character.GetProperty("id").GetGuid() }))
             .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>();
-        return new Conversation(this, api, key, user.GetProperty("id").GetGuid(), session.GetProperty("id").GetGuid());
+        return new Conversation(app, api, key, user.GetProperty("id").GetGuid(), session.GetProperty("id").GetGuid());
     }
 
-    public Uri SocketUri(Guid sessionId, string? ticket = null)
+    public Uri SocketUri(Guid sessionId, string? ticket = null) => SocketUri(App, sessionId, ticket);
+
+    public static Uri SocketUri(DistributedApplication app, Guid sessionId, string? ticket = null)
     {
-        var builder = new UriBuilder(App.GetEndpoint("chat")) { Scheme = "ws", Path = $"/v1/sessions/{sessionId}/ws" };
+        var builder = new UriBuilder(app.GetEndpoint("chat")) { Scheme = "ws", Path = $"/v1/sessions/{sessionId}/ws" };
         if (ticket is not null)
         {
             builder.Query = "ticket=" + Uri.EscapeDataString(ticket);
@@ -53,7 +58,7 @@ public sealed class ChatTopology : IAsyncLifetime
 }
 
 /// <summary>A user's session at the Api, and ways into its WebSocket.</summary>
-public sealed record Conversation(ChatTopology Topology, HttpClient Api, string ApiKey, Guid UserId, Guid SessionId)
+public sealed record Conversation(DistributedApplication App, HttpClient Api, string ApiKey, Guid UserId, Guid SessionId)
 {
     public async Task<string> TicketAsync() =>
         (await (await Api.PostAsync($"/v1/sessions/{SessionId}/ticket", null)).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>())
@@ -62,7 +67,7 @@ public sealed record Conversation(ChatTopology Topology, HttpClient Api, string 
     public async Task<ChatSocket> ConnectAsync()
     {
         var socket = new ClientWebSocket();
-        await socket.ConnectAsync(Topology.SocketUri(SessionId, await TicketAsync()), CancellationToken.None);
+        await socket.ConnectAsync(ChatTopology.SocketUri(App, SessionId, await TicketAsync()), CancellationToken.None);
         var client = new ChatSocket(socket);
         Assert.Equal("ready", (await client.ReceiveAsync()).GetProperty("type").GetString());
         return client;
