@@ -1,6 +1,6 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Avatar.Hosting;
-using Avatar.Hosting.ApplicationModel;
-using Avatar.Hosting.Testing;
 
 namespace Avatar.Tests.Hosting;
 
@@ -9,25 +9,28 @@ public sealed class AppHostTests
     [Fact]
     public async Task TheTestingBuilderCapturesTheAppHostTopologyWithoutStartingIt()
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Avatar_AppHost>();
+        await using var builder = await AvatarTesting.CreateBuilderAsync();
 
         Assert.Equal(
-            ["postgres-password", "postgres", "avatardb", "redis-password", "redis", "migrations", "api", "a2f-inference", "a2f-controller", "chat", "worker"],
-            builder.Resources.Select(r => r.Name));
-        var api = builder.Resources.Single(r => r.Name == "api");
-        Assert.Equal(2, api.AnnotationsOf<ReplicaAnnotation>().Single().Replicas);
-        Assert.Equal(4008, api.AnnotationsOf<EndpointAnnotation>().Single().Port);
-        Assert.Single(builder.Resources.Single(r => r.Name == "a2f-inference").AnnotationsOf<GpuAnnotation>());
+            ["postgres", "avatardb", "redis", "migrations", "api", "a2f-inference", "a2f-controller", "chat", "worker"],
+            builder.VisibleResourceNames());
+        Assert.IsType<NativePostgresServerResource>(builder.Resource("postgres"));
+        Assert.IsType<NativeRedisResource>(builder.Resource("redis"));
+        var api = builder.Resource("api");
+        Assert.Equal(2, api.Annotations.OfType<ReplicaAnnotation>().Single().Replicas);
+        Assert.Equal(4008, api.Annotations.OfType<EndpointAnnotation>().Single().Port);
+        Assert.Equal(1, builder.Resource("a2f-inference").Annotations.OfType<GpuRequirementAnnotation>().Single().Count);
+        Assert.Equal([52000, 51000], builder.Resource("a2f-controller").Annotations.OfType<EndpointAnnotation>()
+            .Where(e => e.Name is "grpc" or "animation").OrderBy(e => e.Name == "animation").Select(e => e.Port ?? 0));
     }
 
     [Fact]
     public async Task KeepOnlyKeepsAResourceAndEverythingItNeeds()
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Avatar_AppHost>();
+        await using var builder = await AvatarTesting.CreateBuilderAsync();
 
         builder.KeepOnly("api");
 
-        Assert.Equal(["postgres-password", "postgres", "avatardb", "migrations", "api"],
-            builder.Resources.Select(r => r.Name));
+        Assert.Equal(["postgres", "avatardb", "migrations", "api"], builder.VisibleResourceNames());
     }
 }

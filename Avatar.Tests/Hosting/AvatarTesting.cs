@@ -13,16 +13,31 @@ internal static class AvatarTesting
     /// The AppHost's builder with its data stores in a throwaway folder (deleted when the app stops) and durability
     /// traded for speed; ports are random, so tests run beside each other and beside <c>make run</c>.
     /// </summary>
-    public static async Task<IDistributedApplicationTestingBuilder> CreateBuilderAsync(bool dashboard = false)
+    public static async Task<IDistributedApplicationTestingBuilder> CreateBuilderAsync(bool dashboard = false, params string[] args)
     {
         // /tmp, not the test output: as root, PostgreSQL runs as the postgres user, which must reach its data folder.
         var data = Path.Combine(Path.GetTempPath(), "avatar-tests", Guid.NewGuid().ToString("N")[..12]);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Avatar_AppHost>(
             new DistributedApplicationTestingBuilderOptions { EnableDashboard = dashboard },
-            [$"--Avatar:DataDirectory={data}", "--Avatar:Ephemeral=true"]);
+            [$"--Avatar:DataDirectory={data}", "--Avatar:Ephemeral=true", .. args]);
         builder.Services.AddHostedService(services => new DeleteOnStop(data, services.GetRequiredService<IHostApplicationLifetime>()));
         return builder;
     }
+
+    /// <summary>
+    /// An application of a test's own making: the AppHost's builder (Aspire's testing builder needs an AppHost to find
+    /// DCP through) with every resource taken out.
+    /// </summary>
+    public static async Task<IDistributedApplicationTestingBuilder> CreateEmptyBuilderAsync(params string[] args)
+    {
+        var builder = await CreateBuilderAsync(args: args);
+        builder.Resources.Clear();
+        return builder;
+    }
+
+    /// <summary>The resources a user sees: not parameters, nor the hidden rebuilder Aspire adds beside each project.</summary>
+    public static IEnumerable<string> VisibleResourceNames(this IDistributedApplicationTestingBuilder builder) =>
+        builder.Resources.Where(r => r is not ParameterResource && !(r is ExecutableResource && r is IResourceWithParent)).Select(r => r.Name);
 
     /// <summary>Keeps <paramref name="names"/> and everything they reference, wait for or belong to; removes the rest.</summary>
     public static IDistributedApplicationTestingBuilder KeepOnly(this IDistributedApplicationTestingBuilder builder, params string[] names)
