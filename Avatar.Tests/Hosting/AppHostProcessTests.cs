@@ -1,34 +1,40 @@
 using System.Diagnostics;
-using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace Avatar.Tests.Hosting;
 
-/// <summary>The AppHost as a user runs it: a process of its own, stopped with SIGTERM, or killed outright.</summary>
-public sealed class AppHostProcessTests
+/// <summary>The AppHost as <c>make run</c> runs it: a process of its own, stopped with SIGTERM, or killed outright.</summary>
+public sealed partial class AppHostProcessTests
 {
+    private static readonly string[] s_services = ["api", "chat", "worker", "a2f-controller", "a2f-inference"];
+
     [Fact]
-    public async Task SigtermStopsEverythingWithinSecondsAndAKilledAppHostsLeftoversAreStoppedByTheNextRun()
+    public async Task TheRunPrintsTheLoginUrlSigtermStopsEverythingAndAKilledAppHostLeavesNothingBehind()
     {
         var state = Path.Combine(Path.GetTempPath(), "avatar-tests", "apphost-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(state);
-        File.SetUnixFileMode(state, (UnixFileMode)0x1ED);
-        await using var killed = new RunningAppHost(state);
-        await using var next = new RunningAppHost(state);
         try
         {
-            await killed.StartAndWaitAsync();
-            Signal(killed.Process.Id, "KILL");
-            await killed.Process.WaitForExitAsync();
-            Assert.NotEmpty(killed.MarkedProcesses()); // nothing could stop them: the AppHost died at once
+            await using (var killed = new RunningAppHost(state))
+            {
+                await killed.StartAndWaitForEveryServiceAsync();
+                AvatarTesting.Kill(killed.Process.Id);
+                await killed.Process.WaitForExitAsync();
+                // The orchestrator watches the AppHost and takes down what it started.
+                await EventuallyEmptyAsync(killed, TimeSpan.FromSeconds(30));
+            }
 
-            await next.StartAndWaitAsync();
-            Assert.Empty(killed.MarkedProcesses());
-
-            Signal(next.Process.Id, "TERM");
-            await next.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
-            Assert.Equal(0, next.Process.ExitCode);
-            Assert.Empty(next.MarkedProcesses());
+            await using var stopped = new RunningAppHost(state);
+            await stopped.StartAndWaitForEveryServiceAsync();
+            var watch = Stopwatch.StartNew();
+            AvatarTesting.Kill(stopped.Process.Id, "TERM");
+            await stopped.Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
+            Assert.Equal(0, stopped.Process.ExitCode);
+            await EventuallyEmptyAsync(stopped, TimeSpan.FromSeconds(15) - watch.Elapsed);
         }
         finally
         {
@@ -36,50 +42,100 @@ public sealed class AppHostProcessTests
         }
     }
 
-    private static void Signal(int pid, string signal)
+    private static async Task EventuallyEmptyAsync(RunningAppHost app, TimeSpan within)
     {
-        using var kill = Process.Start("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]);
-        kill.WaitForExit();
+        var watch = Stopwatch.StartNew();
+        while (app.MarkedProcesses().Count > 0 && watch.Elapsed < within)
+        {
+            await Task.Delay(200);
+        }
+        Assert.Empty(app.MarkedProcesses().Select(pid => $"{pid} {Describe(pid)}"));
     }
+
+    private static string Describe(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+        }
+        catch (IOException)
+        {
+            return "(gone)";
+        }
+    }
+
+    [GeneratedRegex(@"http://localhost:\d+/login\?t=[0-9a-f]+")]
+    private static partial Regex LoginUrl();
 
     /// <summary>An AppHost process whose every descendant inherits a marker variable, so they can be found in /proc.</summary>
     private sealed class RunningAppHost(string state) : IAsyncDisposable
     {
-        private readonly string _marker = "AVATAR_TEST_MARKER=" + Guid.NewGuid().ToString("N");
+        private readonly string _marker = Guid.NewGuid().ToString("N");
         private readonly StringBuilder _output = new();
-        private readonly TaskCompletionSource _running = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<Uri> _loginUrl = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Process Process { get; private set; } = null!;
 
-        public async Task StartAndWaitAsync()
+        public async Task StartAndWaitForEveryServiceAsync()
         {
+            // As `make run` does, through the AppHost's launch profile; ports are free ones, so a `make run` may be going.
+            var appHost = Path.Combine(Repository.Root, "Avatar.AppHost", "bin", Configuration, "net10.0", "Avatar.AppHost.dll");
             var info = new ProcessStartInfo("dotnet")
             {
-                ArgumentList = { new Projects.Avatar_AppHost().AssemblyPath, $"--Avatar:StateDirectory={state}", "--Avatar:RandomizePorts=true" },
+                ArgumentList = { appHost, $"--Avatar:DataDirectory={state}", "--Avatar:Ephemeral=true", "--DcpPublisher:RandomizePorts=true" },
+                WorkingDirectory = Path.Combine(Repository.Root, "Avatar.AppHost"),
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
-            info.Environment[_marker.Split('=')[0]] = _marker.Split('=')[1];
+            info.Environment["AVATAR_TEST_MARKER"] = _marker;
+            info.Environment["DOTNET_ENVIRONMENT"] = "Development";
+            info.Environment["ASPNETCORE_URLS"] = $"http://localhost:{FreePort()}";
+            info.Environment["ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL"] = $"http://localhost:{FreePort()}";
+            info.Environment["ASPIRE_ALLOW_UNSECURED_TRANSPORT"] = "true";
             Process = Process.Start(info)!;
             Process.OutputDataReceived += (_, e) => Record(e.Data);
             Process.ErrorDataReceived += (_, e) => Record(e.Data);
             Process.BeginOutputReadLine();
             Process.BeginErrorReadLine();
-            try
+
+            var login = await _loginUrl.Task.WaitAsync(TimeSpan.FromSeconds(120));
+            using var dashboard = new HttpClient { BaseAddress = new Uri(login.GetLeftPart(UriPartial.Authority)) };
+            var token = System.Web.HttpUtility.ParseQueryString(login.Query)["t"];
+            var key = (await (await dashboard.PostAsJsonAsync("/api/telemetry/validateToken", new { token })).EnsureSuccessStatusCode()
+                .Content.ReadFromJsonAsync<JsonElement>()).GetProperty("apiKey").GetString();
+            dashboard.DefaultRequestHeaders.Add("x-api-key", key);
+
+            // A service shows up in the dashboard's telemetry once it runs and exports.
+            var watch = Stopwatch.StartNew();
+            var reporting = new HashSet<string>();
+            while (!s_services.All(reporting.Contains))
             {
-                await _running.Task.WaitAsync(TimeSpan.FromSeconds(180));
-            }
-            catch (TimeoutException)
-            {
-                lock (_output)
+                if (watch.Elapsed > TimeSpan.FromSeconds(180))
                 {
-                    Assert.Fail("the AppHost did not report every resource running:\n" + _output);
+                    lock (_output)
+                    {
+                        Assert.Fail($"only {string.Join(", ", reporting)} reported within 3 minutes:\n{_output}");
+                    }
+                }
+                await Task.Delay(500);
+                var response = await dashboard.GetAsync("/api/telemetry/resources");
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    reporting = (await response.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().Select(r => r.GetProperty("name").GetString()!).ToHashSet();
                 }
             }
-            // The six service processes at least; postgres and redis-server rewrite their environment block for their
-            // process titles, so they may not show the marker (the AppHost's own registry stops them either way).
-            var count = MarkedProcesses().Count;
-            Assert.True(count >= 6, $"every service should have a process; found {count}");
+            // Every service process at least (the api has two), each started by the orchestrator with the marker.
+            Assert.True(MarkedProcesses().Count >= 6, $"every service should have a process; found {MarkedProcesses().Count}");
+        }
+
+        private static string Configuration =>
+            new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<Configuration>/net10.0/
+
+        private static int FreePort()
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
         }
 
         private void Record(string? line)
@@ -88,16 +144,16 @@ public sealed class AppHostProcessTests
             {
                 _output.AppendLine(line);
             }
-            if (line?.StartsWith("Avatar is running", StringComparison.Ordinal) == true)
+            if (line is not null && LoginUrl().Match(line) is { Success: true } match)
             {
-                _running.TrySetResult();
+                _loginUrl.TrySetResult(new Uri(match.Value));
             }
         }
 
         /// <summary>Every live process that inherited the marker: the AppHost's children and all of theirs.</summary>
         public List<int> MarkedProcesses()
         {
-            var needle = Encoding.ASCII.GetBytes(_marker);
+            var needle = Encoding.ASCII.GetBytes("AVATAR_TEST_MARKER=" + _marker);
             var pids = new List<int>();
             foreach (var dir in Directory.EnumerateDirectories("/proc"))
             {
@@ -130,7 +186,7 @@ public sealed class AppHostProcessTests
             }
             foreach (var pid in MarkedProcesses())
             {
-                Signal(pid, "KILL");
+                AvatarTesting.Kill(pid);
             }
             Process?.Dispose();
             return ValueTask.CompletedTask;
