@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Avatar.Api.Data;
 using Avatar.Api.Infrastructure;
+using Avatar.Jobs;
 using Microsoft.AspNetCore.Authentication;
 
 namespace Avatar.Api;
@@ -22,6 +23,10 @@ public static class ApiServices
             db.ConnectionStringBuilder.CommandTimeout = 5;
             db.ConnectionStringBuilder.CancellationTimeout = 500;
         });
+        // Redis only carries the jobs a session's end sets off; the Api serves without it (the worker's sweep queues what
+        // could not be queued), so Redis being down must not make the Api unhealthy.
+        builder.AddRedisClient("redis", redis => redis.DisableHealthChecks = true);
+        builder.Services.AddSingleton<JobProducer>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);

@@ -16,10 +16,11 @@ var migrations = builder.AddProject<Projects.Avatar_Api>("migrations")
     .WithArgs("migrate")
     .WithReference(db).WaitFor(db);
 
-// No cache in front of PostgreSQL: replicas see each other's writes at once (see README, "Why no cache").
+// No cache in front of PostgreSQL: replicas see each other's writes at once (see README, "Why no cache"). Redis carries
+// the jobs a session's end sets off; the api serves without it (the worker's sweep queues what it could not).
 var api = builder.AddProject<Projects.Avatar_Api>("api")
     .WithHttpEndpoint(port: 4008)
-    .WithReference(db)
+    .WithReference(db).WithReference(redis)
     .WaitFor(db).WaitForCompletion(migrations)
     .WithReplicas(2)
     .WithHttpHealthCheck("/health")

@@ -14,6 +14,7 @@ public static class WorkerServices
         builder.Services.AddOptions<WorkerOptions>().BindConfiguration("Worker").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<JobQueue>();
+        builder.Services.AddSingleton<JobProducer>();
         builder.Services.AddSingleton<JobMetrics>();
         builder.Services.AddHostedService<JobRunner>();
         builder.Services.AddHostedService<Scheduler>();

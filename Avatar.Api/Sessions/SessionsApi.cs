@@ -1,9 +1,11 @@
 using System.Security.Claims;
 using Avatar.Api.Infrastructure;
+using Avatar.Jobs;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
+using StackExchange.Redis;
 
 namespace Avatar.Api.Sessions;
 
@@ -23,7 +25,7 @@ public sealed record Message(Guid Id, string Role, string Text, DateTime Created
 public sealed record SessionTicket(string Ticket, DateTime ExpiresAt);
 
 /// <summary>/v1/sessions: a user's conversations and their transcripts; another user's are invisible (404).</summary>
-public static class SessionsApi
+public static partial class SessionsApi
 {
     private const string Columns = "id, character_id AS characterid, status, started_at AS startedat, ended_at AS endedat";
 
@@ -75,8 +77,12 @@ public static class SessionsApi
         return session is null ? TypedResults.NotFound() : TypedResults.Ok(session);
     }
 
-    /// <summary>Ends a session (again is harmless: the first end time stays).</summary>
-    public static async Task<Results<Ok<Session>, NotFound>> End(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, TimeProvider time)
+    /// <summary>
+    /// Ends a session (again is harmless: the first end time stays) and queues its facts and summary for the workers, in
+    /// this request's trace. If Redis cannot take them, the session stays unmarked and the worker's sweep queues them.
+    /// </summary>
+    public static async Task<Results<Ok<Session>, NotFound>> End(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, TimeProvider time,
+        JobProducer jobs, ILogger<Session> logger)
     {
         await using var connection = await db.OpenConnectionAsync();
         var session = await connection.QuerySingleOrDefaultAsync<Session>(
@@ -86,8 +92,24 @@ public static class SessionsApi
             RETURNING {Columns}
             """,
             new { Id = id, UserId = user.UserId(), Now = time.GetUtcNow().UtcDateTime });
-        return session is null ? TypedResults.NotFound() : TypedResults.Ok(session);
+        if (session is null)
+        {
+            return TypedResults.NotFound();
+        }
+        try
+        {
+            await jobs.QueueEndedAsync(id);
+            await connection.ExecuteAsync("UPDATE sessions SET jobs_queued_at = now() WHERE id = @Id AND jobs_queued_at IS NULL", new { Id = id });
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            LogJobsNotQueued(logger, id, ex.Message);
+        }
+        return TypedResults.Ok(session);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not queue the end-of-session jobs of {SessionId} ({Error}); the worker's sweep will")]
+    private static partial void LogJobsNotQueued(ILogger logger, Guid sessionId, string error);
 
     /// <summary>How long a WebSocket ticket stays valid: enough to open the socket right after asking.</summary>
     public static readonly TimeSpan TicketLifetime = TimeSpan.FromSeconds(60);

@@ -76,6 +76,25 @@ public sealed class DashboardTests(DashboardTopology topology)
         Assert.NotEmpty(traced);
     }
 
+    [Fact]
+    public async Task JobsQueuedByTheApiRunOnTheWorkerInTheRequestsTrace()
+    {
+        using var client = await topology.TelemetryClientAsync();
+        var conversation = await ChatTopology.StartAsync(topology.App, "concierge");
+
+        (await conversation.Api.PostAsync($"/v1/sessions/{conversation.SessionId}/end", null)).EnsureSuccessStatusCode();
+
+        var shared = await EventuallyAsync(async () =>
+            {
+                var ends = (await SpansAsync(client, "api")).Where(s => s.Name.Contains("/end", StringComparison.Ordinal)).Select(s => s.TraceId);
+                return (await SpansAsync(client, "worker")).Where(s => s.Name.StartsWith("job session.", StringComparison.Ordinal))
+                    .Where(s => ends.Contains(s.TraceId)).Select(s => s.Name).ToHashSet();
+            },
+            jobs => jobs.Count == 2, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(["job session.facts", "job session.summary"], shared.Order());
+    }
+
     private static async Task<List<Span>> SpansAsync(HttpClient client, string resource)
     {
         // A resource with replicas reports as one telemetry resource per replica, each named by its display name.

@@ -31,6 +31,6 @@ public sealed class AppHostTests
 
         builder.KeepOnly("api");
 
-        Assert.Equal(["postgres", "avatardb", "migrations", "api"], builder.VisibleResourceNames());
+        Assert.Equal(["postgres", "avatardb", "redis", "migrations", "api"], builder.VisibleResourceNames());
     }
 }

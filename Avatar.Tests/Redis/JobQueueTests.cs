@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Avatar.Jobs;
 using Avatar.Worker.Jobs;
 using StackExchange.Redis;
 

@@ -1,3 +1,4 @@
+using Avatar.Jobs;
 using Avatar.Worker.Jobs;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using StackExchange.Redis;

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
 using Avatar.Tests.Hosting;
+using Avatar.Jobs;
 using Avatar.Worker.Jobs;
 using Npgsql;
 using StackExchange.Redis;

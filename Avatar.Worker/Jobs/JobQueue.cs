@@ -1,27 +1,23 @@
-using System.Diagnostics;
 using System.Text.Json;
+using Avatar.Jobs;
 using StackExchange.Redis;
 
 namespace Avatar.Worker.Jobs;
 
 /// <summary>
-/// The job queue on Redis Streams: <see cref="Stream"/> read by the consumer group <see cref="Group"/>; retries wait in
-/// the sorted set <see cref="Delayed"/> until due; jobs that keep failing end in <see cref="DeadLetter"/>. Every move
-/// between them is one Lua script, so a crash never leaves a job in two places or in none. Whatever adds entries to the
-/// stream also publishes on <see cref="WakeChannel"/>, so idle readers pick new jobs up at once.
+/// The job queue on Redis Streams, as the workers see it (<see cref="JobStream"/>): <see cref="Stream"/> read by the
+/// consumer group <see cref="Group"/>; retries wait in the sorted set <see cref="Delayed"/> until due; jobs that keep
+/// failing end in <see cref="DeadLetter"/>. Every move between them is one Lua script, so a crash never leaves a job in
+/// two places or in none.
 /// </summary>
 public sealed class JobQueue(IConnectionMultiplexer redis, TimeProvider time)
 {
-    public const string Stream = "avatar:jobs";
-    public const string Group = "workers";
-    public const string DeadLetter = "avatar:jobs:dead";
-    public const string Delayed = "avatar:jobs:delayed";
+    public const string Stream = JobStream.Name;
+    public const string Group = JobStream.Group;
+    public const string DeadLetter = JobStream.DeadLetter;
+    public const string Delayed = JobStream.Delayed;
 
-    /// <summary>
-    /// A hint that entries were added, carrying nothing: a lost message (a reconnecting subscriber, an entry added by
-    /// hand) only delays a job until the reader's next poll, it never loses one.
-    /// </summary>
-    public static readonly RedisChannel WakeChannel = RedisChannel.Literal("avatar:jobs:wake");
+    private readonly JobProducer _producer = new(redis, time);
 
     private readonly IDatabase _db = redis.GetDatabase();
 
@@ -47,15 +43,10 @@ public sealed class JobQueue(IConnectionMultiplexer redis, TimeProvider time)
         """;
 
     /// <summary>Queues a job; its trace continues from the current activity.</summary>
-    public async Task EnqueueAsync(string type, string id, string payloadJson)
-    {
-        var job = new Job(id, type, payloadJson, 1, time.GetUtcNow().ToUnixTimeMilliseconds(), Activity.Current?.Id);
-        await _db.StreamAddAsync(Stream, job.ToFields());
-        Wake();
-    }
+    public Task EnqueueAsync(string type, string id, string payloadJson) => _producer.EnqueueAsync(type, id, payloadJson);
 
     /// <summary>Calls <paramref name="onWake"/> whenever entries may have been added; renewed by the client after a reconnect.</summary>
-    public Task SubscribeAsync(Action onWake) => redis.GetSubscriber().SubscribeAsync(WakeChannel, (_, _) => onWake());
+    public Task SubscribeAsync(Action onWake) => redis.GetSubscriber().SubscribeAsync(JobStream.WakeChannel, (_, _) => onWake());
 
     /// <summary>Creates the consumer group (and the stream) if missing.</summary>
     public async Task EnsureGroupAsync()
@@ -127,12 +118,8 @@ public sealed class JobQueue(IConnectionMultiplexer redis, TimeProvider time)
         var moved = (long)await _db.ScriptEvaluateAsync(PromoteScript, [Delayed, Stream], [time.GetUtcNow().ToUnixTimeMilliseconds()]);
         if (moved > 0)
         {
-            Wake();
+            JobProducer.Wake(_db);
         }
         return moved;
     }
-
-    // Fire and forget, after the entries are written: the wake-up is only a hint, and a job that was queued must not be
-    // reported as failed (and queued again) because the hint could not be sent.
-    private void Wake() => _db.Publish(WakeChannel, RedisValue.EmptyString, CommandFlags.FireAndForget);
 }

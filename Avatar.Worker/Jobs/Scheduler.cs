@@ -10,7 +10,7 @@ namespace Avatar.Worker.Jobs;
 /// <c>SET avatar:schedule:&lt;name&gt;:&lt;period&gt; NX</c> runs it; the others skip that period. Each run is counted in
 /// <c>avatar:schedule:&lt;name&gt;:runs</c>.
 /// </summary>
-internal sealed partial class Scheduler(JobQueue queue, IConnectionMultiplexer redis, NpgsqlDataSource db, IOptions<WorkerOptions> options,
+internal sealed partial class Scheduler(JobProducer producer, IConnectionMultiplexer redis, NpgsqlDataSource db, IOptions<WorkerOptions> options,
     TimeProvider time, ILogger<Scheduler> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -63,7 +63,8 @@ internal sealed partial class Scheduler(JobQueue queue, IConnectionMultiplexer r
     }
 
     /// <summary>
-    /// Queues fact extraction and a summary for sessions that ended. Queued before being marked: a crash in between
+    /// Queues fact extraction and a summary for sessions that ended and whose jobs the Api could not queue (Redis was
+    /// unreachable when the session ended), so none is missed. Queued before being marked: a crash in between
     /// queues them again, which the job ledger absorbs.
     /// </summary>
     private async Task SweepEndedSessionsAsync(CancellationToken cancellationToken)
@@ -74,9 +75,7 @@ internal sealed partial class Scheduler(JobQueue queue, IConnectionMultiplexer r
             cancellationToken: cancellationToken))).ToList();
         foreach (var id in ended)
         {
-            var payload = $"{{\"sessionId\":\"{id}\"}}";
-            await queue.EnqueueAsync("session.facts", $"session.facts:{id}", payload);
-            await queue.EnqueueAsync("session.summary", $"session.summary:{id}", payload);
+            await producer.QueueEndedAsync(id);
         }
         if (ended.Count > 0)
         {
