@@ -26,8 +26,11 @@ public sealed class WorkerOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00", ParseLimitsInInvariantCulture = true)]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How often ended sessions are looked for, to queue their fact extraction and summary.</summary>
-    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How often ended sessions whose jobs were not queued are looked for. The Api queues them as a session ends; this
+    /// only catches what it could not (Redis down at that moment), so it need not be frequent.
+    /// </summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How often old transcripts are purged.</summary>
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
