@@ -3,8 +3,9 @@ using Avatar.Hosting;
 // Every resource's console output is echoed here too, prefixed by its name; the dashboard has it all as well.
 var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions { Args = args, EnableResourceLogging = true });
 
-// Projects start from their build output: stopping them is then immediate (see RunProjectsFromBuildOutput).
-builder.RunProjectsFromBuildOutput();
+// Projects start from their build output: stopping them is then immediate (see RunProjectsFromBuildOutput). The run
+// says "Avatar is running" once every resource is healthy.
+builder.RunProjectsFromBuildOutput().ReportWhenReady();
 
 // Data: durable state in PostgreSQL, what may be lost or rebuilt in Redis. Run mode uses the machine's own servers
 // (there is no container runtime here); publishing writes Aspire's postgres and redis containers.

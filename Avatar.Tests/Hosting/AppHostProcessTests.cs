@@ -73,6 +73,7 @@ public sealed partial class AppHostProcessTests
         private readonly string _marker = Guid.NewGuid().ToString("N");
         private readonly StringBuilder _output = new();
         private readonly TaskCompletionSource<Uri> _loginUrl = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Process Process { get; private set; } = null!;
 
@@ -105,25 +106,28 @@ public sealed partial class AppHostProcessTests
                 .Content.ReadFromJsonAsync<JsonElement>()).GetProperty("apiKey").GetString();
             dashboard.DefaultRequestHeaders.Add("x-api-key", key);
 
-            // A service shows up in the dashboard's telemetry once it runs and exports.
-            var watch = Stopwatch.StartNew();
-            var reporting = new HashSet<string>();
-            while (!s_services.All(reporting.Contains))
+            try
             {
-                if (watch.Elapsed > TimeSpan.FromSeconds(180))
+                await _ready.Task.WaitAsync(TimeSpan.FromSeconds(180));
+            }
+            catch (TimeoutException)
+            {
+                lock (_output)
                 {
-                    lock (_output)
-                    {
-                        Assert.Fail($"only {string.Join(", ", reporting)} reported within 3 minutes:\n{_output}");
-                    }
+                    Assert.Fail($"the AppHost never said every resource was healthy:\n{_output}");
                 }
-                await Task.Delay(500);
+            }
+            // A service shows up in the dashboard's telemetry once it runs and exports.
+            var reporting = new HashSet<string>();
+            for (var watch = Stopwatch.StartNew(); !s_services.All(reporting.Contains) && watch.Elapsed < TimeSpan.FromSeconds(30); await Task.Delay(250))
+            {
                 var response = await dashboard.GetAsync("/api/telemetry/resources");
                 if (response.StatusCode == HttpStatusCode.OK)
                 {
                     reporting = (await response.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().Select(r => r.GetProperty("name").GetString()!).ToHashSet();
                 }
             }
+            Assert.Superset(s_services.ToHashSet(), reporting);
             // Every service process at least (the api has two), each started by the orchestrator with the marker.
             Assert.True(MarkedProcesses().Count >= 6, $"every service should have a process; found {MarkedProcesses().Count}");
         }
@@ -147,6 +151,10 @@ public sealed partial class AppHostProcessTests
             if (line is not null && LoginUrl().Match(line) is { Success: true } match)
             {
                 _loginUrl.TrySetResult(new Uri(match.Value));
+            }
+            if (line?.Contains("Avatar is running", StringComparison.Ordinal) == true)
+            {
+                _ready.TrySetResult();
             }
         }
 
