@@ -3,6 +3,7 @@ using Avatar.Espeak;
 using Avatar.Grpc;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
+using Avatar.Hosting;
 using Avatar.Tests.Hosting;
 using Avatar.Tests.Grpc;
 using Google.Protobuf;

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
+using Avatar.Hosting;
 using Avatar.Tests.Hosting;
 
 namespace Avatar.Tests.Api;

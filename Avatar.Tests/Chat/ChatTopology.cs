@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
+using Avatar.Hosting;
 using Avatar.Tests.Hosting;
 
 namespace Avatar.Tests.Chat;

@@ -39,37 +39,6 @@ internal static class AvatarTesting
     public static IEnumerable<string> VisibleResourceNames(this IDistributedApplicationTestingBuilder builder) =>
         builder.Resources.Where(r => r is not ParameterResource && !(r is ExecutableResource && r is IResourceWithParent)).Select(r => r.Name);
 
-    /// <summary>Keeps <paramref name="names"/> and everything they reference, wait for or belong to; removes the rest.</summary>
-    public static IDistributedApplicationTestingBuilder KeepOnly(this IDistributedApplicationTestingBuilder builder, params string[] names)
-    {
-        var keep = new HashSet<IResource>();
-        var pending = new Stack<IResource>(names.Select(builder.Resource));
-        while (pending.TryPop(out var resource))
-        {
-            if (!keep.Add(resource))
-            {
-                continue;
-            }
-            if (resource is IResourceWithParent child)
-            {
-                pending.Push(child.Parent);
-            }
-            foreach (var wait in resource.Annotations.OfType<WaitAnnotation>())
-            {
-                pending.Push(wait.Resource);
-            }
-            foreach (var relationship in resource.Annotations.OfType<ResourceRelationshipAnnotation>())
-            {
-                pending.Push(relationship.Resource);
-            }
-        }
-        foreach (var resource in builder.Resources.Where(r => !keep.Contains(r)).ToList())
-        {
-            builder.Resources.Remove(resource);
-        }
-        return builder;
-    }
-
     public static IResource Resource(this IDistributedApplicationTestingBuilder builder, string name) =>
         builder.Resources.SingleOrDefault(r => r.Name == name) ?? throw new InvalidOperationException($"The AppHost declares no resource named '{name}'.");
 

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
+using Avatar.Hosting;
 using Avatar.Tests.Hosting;
 using Avatar.Jobs;
 using Avatar.Worker.Jobs;

@@ -3,7 +3,9 @@ using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
-using Avatar.Hosting.Testing;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
+using Avatar.Hosting;
 
 namespace Avatar.Bench;
 
@@ -20,7 +22,9 @@ public static class ChatBench
 
     public static async Task<IReadOnlyList<BenchResult>> RunAsync()
     {
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Avatar_AppHost>();
+        var data = Directory.CreateTempSubdirectory("avatar-bench-").FullName;
+        await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Avatar_AppHost>(
+            [$"--Avatar:DataDirectory={data}", "--Avatar:Ephemeral=true"]);
         builder.KeepOnly("chat");
         await using var app = await builder.BuildAsync();
         await app.StartAsync();

@@ -7,6 +7,7 @@ var groups = new Dictionary<string, Func<Task<IReadOnlyList<BenchResult>>>>(Stri
     ["grpc"] = GrpcBench.RunAsync,
     ["a2f"] = A2FBench.RunAsync,
     ["chat"] = ChatBench.RunAsync,
+    ["apphost"] = AppHostBench.RunAsync,
 };
 var selected = args.Length == 0 ? [.. groups.Keys] : args;
 foreach (var name in selected)
