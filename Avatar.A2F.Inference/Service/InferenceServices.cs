@@ -1,12 +1,11 @@
 using Avatar.A2F.Inference.LipSync;
-using Avatar.Grpc;
 
 namespace Avatar.A2F.Inference.Service;
 
 /// <summary>Registration of the inference service.</summary>
 public static class InferenceServices
 {
-    /// <summary>The model (loaded once, batched across streams), the channel to the controller, gRPC.</summary>
+    /// <summary>The model (loaded once, batched across streams), the channels to the controllers, gRPC with its health and reflection services.</summary>
     public static WebApplicationBuilder AddInferenceServices(this WebApplicationBuilder builder)
     {
         var options = new InferenceOptions();
@@ -18,8 +17,10 @@ public static class InferenceServices
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(_ => new BatchingVisemeModel(new OnnxVisemeModel(options.ModelPath, options.UseCuda)));
         builder.Services.AddSingleton<AnimationChannels>();
-        builder.Services.AddSingleton<A2FInferenceService>();
+        // A header plus ten seconds of 144 kHz audio fits; the default 4 MiB would refuse a buffer the rules allow.
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 16 * 1024 * 1024);
+        builder.Services.AddGrpcHealthChecks();
+        builder.Services.AddGrpcReflection();
         return builder;
     }
 }

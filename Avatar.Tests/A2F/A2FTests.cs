@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Avatar.Grpc;
 using Avatar.Tests.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Nvidia.Ace.Services.A2FController.V1;
 using Client = Nvidia.Ace.Controller.V1;
 
 namespace Avatar.Tests.A2F;
@@ -135,7 +137,7 @@ public sealed class A2FIdleTests(ImpatientA2FTopology topology) : IClassFixture<
     [Fact]
     public async Task AStreamThatFallsSilentIsEndedAfterTheIdleLimit()
     {
-        await using var call = topology.Controller.DuplexStreaming(Avatar.A2F.Contracts.A2FMethods.ProcessAudioStream);
+        using var call = topology.Controller.ProcessAudioStream();
         await call.RequestStream.WriteAsync(A2FTopology.Header());
         await call.RequestStream.WriteAsync(A2FTopology.Audio(new byte[3200]));
         var watch = Stopwatch.StartNew();
@@ -167,8 +169,8 @@ public sealed class A2FControllerReplicaTests(TwoControllersTopology topology) :
 
         var results = await Task.WhenAll(grpc.ReplicaPorts.SelectMany(port => Enumerable.Range(0, 3).Select(async _ =>
         {
-            using var channel = Avatar.Grpc.GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-            await using var call = channel.DuplexStreaming(Avatar.A2F.Contracts.A2FMethods.ProcessAudioStream, new CallOptions(Deadline: DateTime.UtcNow.AddSeconds(30)));
+            using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+            using var call = new A2FControllerService.A2FControllerServiceClient(channel).ProcessAudioStream(deadline: DateTime.UtcNow.AddSeconds(30));
             await call.RequestStream.WriteAsync(A2FTopology.Header());
             await call.RequestStream.WriteAsync(A2FTopology.Audio(pcm));
             await call.RequestStream.WriteAsync(new Client.AudioStream { EndOfAudio = new() });

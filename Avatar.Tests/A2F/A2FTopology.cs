@@ -1,13 +1,14 @@
-using Avatar.A2F.Contracts;
 using Avatar.Espeak;
-using Avatar.Grpc;
 using Avatar.Hosting;
 using Avatar.Hosting.ApplicationModel;
 using Avatar.Hosting.Testing;
 using Avatar.Tests.Grpc;
 using Google.Protobuf;
-using Client = Nvidia.Ace.Controller.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Nvidia.Ace.Audio.V1;
+using Nvidia.Ace.Services.A2FController.V1;
+using Client = Nvidia.Ace.Controller.V1;
 
 namespace Avatar.Tests.A2F;
 
@@ -16,7 +17,9 @@ public class A2FTopology : IAsyncLifetime
 {
     public DistributedApplication App { get; private set; } = null!;
 
-    public GrpcChannel Controller { get; private set; } = null!;
+    private GrpcChannel _channel = null!;
+
+    public A2FControllerService.A2FControllerServiceClient Controller { get; private set; } = null!;
 
     public int ControllerPort => App.GetEndpoint("a2f-controller", "grpc").Port;
 
@@ -30,7 +33,8 @@ public class A2FTopology : IAsyncLifetime
         App = await builder.BuildAsync();
         await App.StartAsync();
         await App.ResourceNotifications.WaitForResourceHealthyAsync("a2f-controller").WaitAsync(TimeSpan.FromSeconds(120));
-        Controller = GrpcChannel.ForAddress(App.GetEndpoint("a2f-controller", "grpc"));
+        _channel = GrpcChannel.ForAddress(App.GetEndpoint("a2f-controller", "grpc"));
+        Controller = new A2FControllerService.A2FControllerServiceClient(_channel);
     }
 
     /// <summary>A chance for a test class to change the topology before it starts.</summary>
@@ -40,7 +44,7 @@ public class A2FTopology : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        Controller.Dispose();
+        _channel.Dispose();
         await App.DisposeAsync();
     }
 
@@ -66,8 +70,9 @@ public class A2FTopology : IAsyncLifetime
     /// <summary>Sends the messages, then reads everything back; the gRPC error, if any, is returned.</summary>
     public async Task<(List<Client.AnimationDataStream> Received, RpcException? Error)> CallAsync(params Client.AudioStream[] messages)
     {
-        await using var call = Controller.DuplexStreaming(A2FMethods.ProcessAudioStream, new CallOptions(Deadline: DateTime.UtcNow.AddSeconds(30)));
+        using var call = Controller.ProcessAudioStream(deadline: DateTime.UtcNow.AddSeconds(30));
         var received = new List<Client.AnimationDataStream>();
+        RpcException? sendError = null;
         try
         {
             foreach (var message in messages)
@@ -75,11 +80,20 @@ public class A2FTopology : IAsyncLifetime
                 await call.RequestStream.WriteAsync(message);
             }
             await call.RequestStream.CompleteAsync();
+        }
+        catch (RpcException ex)
+        {
+            // The controller may end the call while messages are still going out (CANCELLED for the write); the
+            // response stream ends with the status it sent, as a gRPC client reads it.
+            sendError = ex;
+        }
+        try
+        {
             while (await call.ResponseStream.MoveNext())
             {
                 received.Add(call.ResponseStream.Current);
             }
-            return (received, null);
+            return (received, sendError);
         }
         catch (RpcException ex)
         {

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Net;
-using Avatar.Grpc;
 using Avatar.Tests.Grpc.Echo;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -11,19 +12,14 @@ using Microsoft.Extensions.Logging;
 namespace Avatar.Bench;
 
 /// <summary>
-/// lib/Avatar.Grpc's server against @grpc/grpc-js's server doing the same work (echo), both driven by the same client
-/// in the same run: unary calls per second and server-streamed messages per second.
+/// Grpc.AspNetCore's server against @grpc/grpc-js's server doing the same work (echo), both driven by the same
+/// Grpc.Net.Client client in the same run: unary calls per second and server-streamed messages per second.
 /// </summary>
 public static class GrpcBench
 {
     private const int Calls = 20_000;
     private const int Concurrency = 64;
     private const int StreamMessages = 200_000;
-
-    private static readonly Method<EchoRequest, EchoReply> s_unary = new(MethodType.Unary, "avatar.test.v1.Echo", "Unary",
-        Marshallers.Protobuf(EchoRequest.Parser), Marshallers.Protobuf(EchoReply.Parser));
-    private static readonly Method<EchoRequest, EchoReply> s_stream = new(MethodType.ServerStreaming, "avatar.test.v1.Echo", "ServerStream",
-        Marshallers.Protobuf(EchoRequest.Parser), Marshallers.Protobuf(EchoReply.Parser));
 
     public static async Task<IReadOnlyList<BenchResult>> RunAsync()
     {
@@ -34,14 +30,16 @@ public static class GrpcBench
         {
             using var toOurs = GrpcChannel.ForAddress($"http://127.0.0.1:{ourPort}");
             using var toPeer = GrpcChannel.ForAddress($"http://127.0.0.1:{peerPort}");
-            await UnaryAsync(toOurs, 2000);
-            await UnaryAsync(toPeer, 2000);
-            var unaryOurs = await UnaryAsync(toOurs, Calls);
-            var unaryPeer = await UnaryAsync(toPeer, Calls);
-            await StreamAsync(toOurs, 20_000);
-            await StreamAsync(toPeer, 20_000);
-            var streamOurs = await StreamAsync(toOurs, StreamMessages);
-            var streamPeer = await StreamAsync(toPeer, StreamMessages);
+            var ourClient = new Echo.EchoClient(toOurs);
+            var peerClient = new Echo.EchoClient(toPeer);
+            await UnaryAsync(ourClient, 2000);
+            await UnaryAsync(peerClient, 2000);
+            var unaryOurs = await UnaryAsync(ourClient, Calls);
+            var unaryPeer = await UnaryAsync(peerClient, Calls);
+            await StreamAsync(ourClient, 20_000);
+            await StreamAsync(peerClient, 20_000);
+            var streamOurs = await StreamAsync(ourClient, StreamMessages);
+            var streamPeer = await StreamAsync(peerClient, StreamMessages);
             return
             [
                 BenchResult.Versus("grpc unary calls (64 concurrent)", "calls/s", unaryOurs, "grpc-js server", unaryPeer),
@@ -55,7 +53,7 @@ public static class GrpcBench
         }
     }
 
-    private static async Task<double> UnaryAsync(GrpcChannel channel, int count)
+    private static async Task<double> UnaryAsync(Echo.EchoClient client, int count)
     {
         var next = -1;
         var watch = Stopwatch.StartNew();
@@ -63,18 +61,18 @@ public static class GrpcBench
         {
             while (Interlocked.Increment(ref next) < count)
             {
-                await channel.UnaryAsync(s_unary, new EchoRequest { Text = "hello" });
+                await client.UnaryAsync(new EchoRequest { Text = "hello" });
             }
         }));
         return count / watch.Elapsed.TotalSeconds;
     }
 
-    private static async Task<double> StreamAsync(GrpcChannel channel, int count)
+    private static async Task<double> StreamAsync(Echo.EchoClient client, int count)
     {
         var watch = Stopwatch.StartNew();
-        await using var call = channel.ServerStreaming(s_stream, new EchoRequest { Text = "frame", Repeat = count });
+        using var call = client.ServerStream(new EchoRequest { Text = "frame", Repeat = count });
         var received = 0;
-        while (await call.ResponseStream.MoveNext())
+        while (await call.ResponseStream.MoveNext(CancellationToken.None))
         {
             received++;
         }
@@ -87,18 +85,8 @@ public static class GrpcBench
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();
-        builder.Services.AddRouting();
         var app = builder.Build();
-        app.MapGrpcService(new ServiceDefinitionBuilder()
-            .AddUnary(s_unary, (request, _) => Task.FromResult(new EchoReply { Text = request.Text }))
-            .AddServerStreaming(s_stream, async (request, responses, _) =>
-            {
-                for (var i = 0; i < request.Repeat; i++)
-                {
-                    await responses.WriteAsync(new EchoReply { Text = request.Text, Index = i });
-                }
-            })
-            .Build());
+        app.MapGrpcService<EchoServer>();
         await app.StartAsync();
         return app;
     }
@@ -110,5 +98,19 @@ public static class GrpcBench
         var line = process.StandardOutput.ReadLine() ?? throw new InvalidOperationException("the grpc-js server did not start");
         port = int.Parse(line["listening ".Length..], System.Globalization.CultureInfo.InvariantCulture);
         return process;
+    }
+
+    /// <summary>The work peer/server.js does for the same calls.</summary>
+    private sealed class EchoServer : Echo.EchoBase
+    {
+        public override Task<EchoReply> Unary(EchoRequest request, ServerCallContext context) => Task.FromResult(new EchoReply { Text = request.Text });
+
+        public override async Task ServerStream(EchoRequest request, IServerStreamWriter<EchoReply> responseStream, ServerCallContext context)
+        {
+            for (var i = 0; i < request.Repeat; i++)
+            {
+                await responseStream.WriteAsync(new EchoReply { Text = request.Text, Index = i });
+            }
+        }
     }
 }
