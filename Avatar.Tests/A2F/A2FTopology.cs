@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
 using Avatar.Espeak;
 using Avatar.Hosting;
 using Avatar.Hosting.ApplicationModel;
@@ -22,6 +24,8 @@ public class A2FTopology : IAsyncLifetime
     public A2FControllerService.A2FControllerServiceClient Controller { get; private set; } = null!;
 
     public int ControllerPort => App.GetEndpoint("a2f-controller", "grpc").Port;
+
+    public int InferencePort => App.GetEndpoint("a2f-inference", "grpc").Port;
 
     public async Task InitializeAsync()
     {
@@ -55,6 +59,25 @@ public class A2FTopology : IAsyncLifetime
         var bytes = new byte[clip.Samples.Length * 2];
         Buffer.BlockCopy(clip.Samples, 0, bytes, 0, bytes.Length);
         return bytes;
+    }
+
+    /// <summary>Runs a grpc-js script of Grpc/peer against <paramref name="port"/> with a clip, and reads the JSON line it prints.</summary>
+    public static async Task<JsonObject> RunGrpcJsAsync(string script, int port, byte[] pcm, params string[] args)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"speech-{Guid.NewGuid():N}.pcm");
+        await File.WriteAllBytesAsync(file, pcm);
+        try
+        {
+            using var peer = NodePeer.Start(script, [port.ToString(CultureInfo.InvariantCulture), file, .. args]);
+            var output = await peer.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            return string.IsNullOrWhiteSpace(output)
+                ? throw new InvalidOperationException($"{script} printed nothing: {await peer.StandardError.ReadToEndAsync()}")
+                : JsonNode.Parse(output)!.AsObject();
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     public static Client.AudioStream Header(uint rate = 22050, uint channels = 1, uint bits = 16) => new()
