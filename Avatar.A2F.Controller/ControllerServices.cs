@@ -21,7 +21,8 @@ public static class ControllerServices
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<StreamRegistry>();
         builder.Services.AddSingleton<InferenceReplicas>();
-        // A header plus ten seconds of 144 kHz audio fits; the default 4 MiB would refuse a buffer the rules allow.
+        // Well above the largest buffer the rules allow (10 s at 144 kHz, 2.9 MB): a buffer somewhat over it gets
+        // INVALID_ARGUMENT naming the limit, not the bare RESOURCE_EXHAUSTED of the default 4 MiB.
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 16 * 1024 * 1024);
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddGrpcReflection();
