@@ -1,5 +1,5 @@
 using Avatar.A2F.Contracts;
-using Avatar.Grpc;
+using Grpc.Core;
 using AnimationData = Nvidia.Ace.AnimationData.V1;
 using Client = Nvidia.Ace.Controller.V1;
 using Inference = Nvidia.Ace.A2F.V1;
@@ -13,47 +13,40 @@ namespace Avatar.A2F.Controller;
 /// inference replica (round robin), pairs the animation that comes back on the animation port by stream id, and relays
 /// the header, frames, END_OF_A2F_AUDIO_PROCESSING and SUCCESS to the client.
 /// </summary>
-public sealed class A2FControllerService(StreamRegistry registry, IReadOnlyList<GrpcChannel> inference, ControllerOptions options,
-    ILogger<A2FControllerService> logger)
+public sealed class A2FControllerService(StreamRegistry registry, InferenceReplicas inference, ControllerOptions options,
+    ILogger<A2FControllerService> logger) : Nvidia.Ace.Services.A2FController.V1.A2FControllerService.A2FControllerServiceBase
 {
     private readonly Metadata? _callback = options.AnimationCallbackAddress is { } address
         ? new Metadata { { A2FApi.AnimationCallbackHeader, address } }
         : null;
 
-    private int _next;
-
-    /// <summary>The client-facing service.</summary>
-    public ServiceDefinition ClientService() => new ServiceDefinitionBuilder().AddDuplexStreaming(A2FMethods.ProcessAudioStream, ProcessAudioStreamAsync).Build();
-
-    /// <summary>The animation port's service, which inference pushes to.</summary>
-    public ServiceDefinition AnimationService() => new ServiceDefinitionBuilder().AddClientStreaming(A2FMethods.PushAnimationDataStream, ReceiveAnimationAsync).Build();
-
-    private async Task ProcessAudioStreamAsync(Grpc.IAsyncStreamReader<Client.AudioStream> requests,
-        IAsyncStreamWriter<Client.AnimationDataStream> responses, ServerCallContext context)
+    /// <inheritdoc />
+    public override async Task ProcessAudioStream(IAsyncStreamReader<Client.AudioStream> requestStream,
+        IServerStreamWriter<Client.AnimationDataStream> responseStream, ServerCallContext context)
     {
         if (registry.Count >= options.MaxConcurrentStreams)
         {
-            throw new RpcException(StatusCode.ResourceExhausted, $"The controller serves at most {options.MaxConcurrentStreams} streams at once.");
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, $"The controller serves at most {options.MaxConcurrentStreams} streams at once."));
         }
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         idle.CancelAfter(options.IdleTimeout);
-        if (!await Next(requests, idle, context) || requests.Current.StreamPartCase != Client.AudioStream.StreamPartOneofCase.AudioStreamHeader)
+        if (!await NextAsync(requestStream, idle, context) || requestStream.Current.StreamPartCase != Client.AudioStream.StreamPartOneofCase.AudioStreamHeader)
         {
-            throw new RpcException(StatusCode.InvalidArgument, "The first message must be audio_stream_header.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "The first message must be audio_stream_header."));
         }
-        var header = requests.Current.AudioStreamHeader;
+        var header = requestStream.Current.AudioStreamHeader;
         if (AudioRules.Check(header.AudioHeader) is { } error)
         {
-            throw new RpcException(StatusCode.InvalidArgument, error);
+            throw new RpcException(new Status(StatusCode.InvalidArgument, error));
         }
         var ids = new Nvidia.Ace.AnimationId.V1.AnimationIds { RequestId = Guid.NewGuid().ToString(), StreamId = Guid.NewGuid().ToString(), TargetObjectId = "" };
         var animation = registry.Open(ids.StreamId);
         try
         {
             using var call = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-            await using var push = Inference().ClientStreaming(A2FMethods.PushAudioStream, new CallOptions(_callback, CancellationToken: call.Token));
-            var relay = RelayAsync(animation, responses, header, call.Token);
-            var upload = UploadAsync(requests, push, header, ids, idle, context);
+            using var push = inference.Next().PushAudioStream(_callback, cancellationToken: call.Token);
+            var relay = RelayAsync(animation, responseStream, header, call.Token);
+            var upload = UploadAsync(requestStream, push, header, ids, idle, context);
             // Whichever fails first ends the call: inference refusing the audio, the client misbehaving, or the relay.
             var first = await Task.WhenAny(upload, relay);
             if (first.IsFaulted)
@@ -68,7 +61,7 @@ public sealed class A2FControllerService(StreamRegistry registry, IReadOnlyList<
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.Internal && !context.CancellationToken.IsCancellationRequested)
         {
-            throw new RpcException(StatusCode.Unavailable, $"Inference is unavailable: {ex.Status.Detail}");
+            throw new RpcException(new Status(StatusCode.Unavailable, $"Inference is unavailable: {ex.Status.Detail}"));
         }
         finally
         {
@@ -76,10 +69,10 @@ public sealed class A2FControllerService(StreamRegistry registry, IReadOnlyList<
         }
     }
 
-    private async Task UploadAsync(Grpc.IAsyncStreamReader<Client.AudioStream> requests, ClientStreamingCall<Inference.AudioStream, StatusMessage> push,
+    private async Task UploadAsync(IAsyncStreamReader<Client.AudioStream> requests, AsyncClientStreamingCall<Inference.AudioStream, StatusMessage> push,
         Client.AudioStreamHeader header, Nvidia.Ace.AnimationId.V1.AnimationIds ids, CancellationTokenSource idle, ServerCallContext context)
     {
-        await push.RequestStream.WriteAsync(new Inference.AudioStream
+        await PushAsync(push, new Inference.AudioStream
         {
             AudioStreamHeader = new Inference.AudioStreamHeader
             {
@@ -92,7 +85,7 @@ public sealed class A2FControllerService(StreamRegistry registry, IReadOnlyList<
             },
         });
         long samples = 0;
-        while (await Next(requests, idle, context))
+        while (await NextAsync(requests, idle, context))
         {
             switch (requests.Current.StreamPartCase)
             {
@@ -100,24 +93,41 @@ public sealed class A2FControllerService(StreamRegistry registry, IReadOnlyList<
                     var chunk = requests.Current.AudioWithEmotion;
                     if (AudioRules.CheckBuffer(chunk.AudioBuffer.Length, samples, header.AudioHeader.SamplesPerSecond) is { } error)
                     {
-                        throw new RpcException(StatusCode.InvalidArgument, error);
+                        throw new RpcException(new Status(StatusCode.InvalidArgument, error));
                     }
                     samples += chunk.AudioBuffer.Length / 2;
-                    await push.RequestStream.WriteAsync(new Inference.AudioStream { AudioWithEmotion = chunk });
+                    await PushAsync(push, new Inference.AudioStream { AudioWithEmotion = chunk });
                     break;
                 case Client.AudioStream.StreamPartOneofCase.EndOfAudio:
                     await push.RequestStream.CompleteAsync();
                     return;
                 default:
-                    throw new RpcException(StatusCode.InvalidArgument, "Only one audio_stream_header is allowed, at the start.");
+                    throw new RpcException(new Status(StatusCode.InvalidArgument, "Only one audio_stream_header is allowed, at the start."));
             }
         }
         // The client half-closed without end_of_audio: that ends the audio too.
         await push.RequestStream.CompleteAsync();
     }
 
+    /// <summary>
+    /// A write fails as soon as inference has ended the call, sometimes as CANCELLED before inference's own status is
+    /// read: that status (INVALID_ARGUMENT for a blend shape it does not know, say) is what the client must see.
+    /// </summary>
+    private static async Task PushAsync(AsyncClientStreamingCall<Inference.AudioStream, StatusMessage> push, Inference.AudioStream message)
+    {
+        try
+        {
+            await push.RequestStream.WriteAsync(message);
+        }
+        catch (RpcException)
+        {
+            await push.ResponseAsync;
+            throw;
+        }
+    }
+
     private static async Task RelayAsync(System.Threading.Channels.ChannelReader<AnimationData.AnimationDataStream> animation,
-        IAsyncStreamWriter<Client.AnimationDataStream> responses, Client.AudioStreamHeader header, CancellationToken cancellationToken)
+        IServerStreamWriter<Client.AnimationDataStream> responses, Client.AudioStreamHeader header, CancellationToken cancellationToken)
     {
         await foreach (var message in animation.ReadAllAsync(cancellationToken))
         {
@@ -150,30 +160,10 @@ public sealed class A2FControllerService(StreamRegistry registry, IReadOnlyList<
                     return;
             }
         }
-        throw new RpcException(StatusCode.Unavailable, "Inference stopped sending animation before the end of the clip.");
+        throw new RpcException(new Status(StatusCode.Unavailable, "Inference stopped sending animation before the end of the clip."));
     }
 
-    private async Task<StatusMessage> ReceiveAnimationAsync(Grpc.IAsyncStreamReader<AnimationData.AnimationDataStream> requests, ServerCallContext context)
-    {
-        if (!await requests.MoveNext(context.CancellationToken) || requests.Current.StreamPartCase != AnimationData.AnimationDataStream.StreamPartOneofCase.AnimationDataStreamHeader)
-        {
-            throw new RpcException(StatusCode.InvalidArgument, "The first message must be animation_data_stream_header.");
-        }
-        var streamId = requests.Current.AnimationDataStreamHeader.AnimationIds?.StreamId ?? "";
-        var client = registry.Find(streamId) ?? throw new RpcException(StatusCode.NotFound, $"No client waits for stream '{streamId}'.");
-        await client.WriteAsync(requests.Current, context.CancellationToken);
-        while (await requests.MoveNext(context.CancellationToken))
-        {
-            await client.WriteAsync(requests.Current, context.CancellationToken);
-        }
-        return new StatusMessage { Code = StatusMessage.Types.Code.Success };
-    }
-
-    private GrpcChannel Inference() =>
-        inference.Count > 0 ? inference[(int)((uint)Interlocked.Increment(ref _next) % inference.Count)]
-        : throw new RpcException(StatusCode.Unavailable, "No inference service is configured.");
-
-    private async Task<bool> Next<T>(Grpc.IAsyncStreamReader<T> requests, CancellationTokenSource idle, ServerCallContext context)
+    private async Task<bool> NextAsync<T>(IAsyncStreamReader<T> requests, CancellationTokenSource idle, ServerCallContext context)
     {
         try
         {
@@ -183,7 +173,7 @@ public sealed class A2FControllerService(StreamRegistry registry, IReadOnlyList<
         }
         catch (OperationCanceledException) when (idle.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
         {
-            throw new RpcException(StatusCode.DeadlineExceeded, $"No message from the client for {options.IdleTimeout.TotalSeconds:0} s.");
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"No message from the client for {options.IdleTimeout.TotalSeconds:0} s."));
         }
     }
 }

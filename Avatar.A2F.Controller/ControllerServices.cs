@@ -1,11 +1,9 @@
-using Avatar.Grpc;
-
 namespace Avatar.A2F.Controller;
 
 /// <summary>Registration of the controller.</summary>
 public static class ControllerServices
 {
-    /// <summary>Options, the stream registry, one channel per inference replica, gRPC.</summary>
+    /// <summary>Options, the stream registry, the inference replicas, gRPC with its health and reflection services.</summary>
     public static WebApplicationBuilder AddControllerServices(this WebApplicationBuilder builder)
     {
         var options = new ControllerOptions();
@@ -22,14 +20,12 @@ public static class ControllerServices
         options.AnimationCallbackAddress ??= ControllerOptions.OwnAnimationAddress(builder.Configuration);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<StreamRegistry>();
-        builder.Services.AddSingleton<IReadOnlyList<GrpcChannel>>(_ => [.. options.InferenceAddresses.Select(a => GrpcChannel.ForAddress(a, new GrpcChannelOptions
-        {
-            // A dead inference must show as UNAVAILABLE within a second, not as a hang.
-            HttpHandler = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(1), EnableMultipleHttp2Connections = true },
-            MaxReceiveMessageSize = 16 * 1024 * 1024,
-        }))]);
-        builder.Services.AddSingleton<A2FControllerService>();
+        builder.Services.AddSingleton<InferenceReplicas>();
+        // Well above the largest buffer the rules allow (10 s at 144 kHz, 2.9 MB): a buffer somewhat over it gets
+        // INVALID_ARGUMENT naming the limit, not the bare RESOURCE_EXHAUSTED of the default 4 MiB.
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 16 * 1024 * 1024);
+        builder.Services.AddGrpcHealthChecks();
+        builder.Services.AddGrpcReflection();
         return builder;
     }
 }

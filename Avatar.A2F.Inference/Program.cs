@@ -1,6 +1,5 @@
 using Avatar.A2F.Inference.LipSync;
 using Avatar.A2F.Inference.Service;
-using Avatar.Grpc;
 
 if (args is ["model", ..])
 {
@@ -15,7 +14,8 @@ var app = builder.Build();
 // Load the model now: a missing or broken model fails the start, and the first stream does not pay for the load.
 app.Services.GetRequiredService<BatchingVisemeModel>();
 app.MapDefaultEndpoints();
-app.MapGrpcService(app.Services.GetRequiredService<A2FInferenceService>().Definition());
+app.MapGrpcService<A2FInferenceService>();
 app.MapGrpcHealthChecksService();
+app.MapGrpcReflectionService();
 app.Run();
 return 0;

@@ -2,7 +2,7 @@ using Avatar.Chat.Conversations;
 using Avatar.Chat.LipSync;
 using Avatar.Chat.Llm;
 using Avatar.Chat.Speech;
-using Avatar.Grpc;
+using Grpc.Net.Client;
 
 namespace Avatar.Chat;
 
@@ -29,7 +29,12 @@ public static class ChatServices
 
         var controller = builder.Configuration["services:a2f-controller:grpc:0"] ?? builder.Configuration["Chat:A2FControllerAddress"]
             ?? throw new InvalidOperationException("Missing the A2F controller's address: services__a2f-controller__grpc__0 or Chat__A2FControllerAddress.");
-        builder.Services.AddSingleton(_ => new LipSyncClient(GrpcChannel.ForAddress(controller)));
+        // One channel for the life of the service: every turn's call shares its HTTP/2 connections.
+        builder.Services.AddSingleton(_ => new LipSyncClient(GrpcChannel.ForAddress(controller, new GrpcChannelOptions
+        {
+            // A turn cancelled by interrupt ends its face as it ends everything else: OperationCanceledException, not a CANCELLED status.
+            ThrowOperationCanceledOnCancellation = true,
+        })));
         return builder;
     }
 

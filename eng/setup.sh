@@ -22,7 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The real gRPC peer of lib/Avatar.Grpc's tests: @grpc/grpc-js, pinned by package-lock.json.
+# The real gRPC peer of the gRPC and A2F interop tests and the grpc bench: @grpc/grpc-js, pinned by package-lock.json.
 if [ ! -d Avatar.Tests/Grpc/peer/node_modules/@grpc/grpc-js ]; then
   (cd Avatar.Tests/Grpc/peer && npm ci --no-audit --no-fund --silent)
 fi

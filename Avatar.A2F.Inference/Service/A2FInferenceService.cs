@@ -1,8 +1,7 @@
 using Avatar.A2F.Contracts;
 using Avatar.A2F.Inference.Animation;
 using Avatar.A2F.Inference.LipSync;
-using Avatar.Grpc;
-using Google.Protobuf;
+using Grpc.Core;
 using AnimationData = Nvidia.Ace.AnimationData.V1;
 using Nvidia.Ace.A2F.V1;
 using StatusMessage = Nvidia.Ace.Status.V1.Status;
@@ -28,21 +27,20 @@ public sealed class InferenceOptions
 /// a status. Every stream's model runs are batched with every other stream's.
 /// </summary>
 public sealed class A2FInferenceService(BatchingVisemeModel model, AnimationChannels animation, ILogger<A2FInferenceService> logger)
+    : Nvidia.Ace.Services.A2F.V1.A2FService.A2FServiceBase
 {
-    /// <summary>The service's registration.</summary>
-    public ServiceDefinition Definition() => new ServiceDefinitionBuilder().AddClientStreaming(A2FMethods.PushAudioStream, PushAudioStreamAsync).Build();
-
-    private async Task<StatusMessage> PushAudioStreamAsync(Grpc.IAsyncStreamReader<AudioStream> requests, ServerCallContext context)
+    /// <inheritdoc />
+    public override async Task<StatusMessage> PushAudioStream(IAsyncStreamReader<AudioStream> requestStream, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
-        if (!await requests.MoveNext(cancellationToken) || requests.Current.StreamPartCase != AudioStream.StreamPartOneofCase.AudioStreamHeader)
+        if (!await requestStream.MoveNext(cancellationToken) || requestStream.Current.StreamPartCase != AudioStream.StreamPartOneofCase.AudioStreamHeader)
         {
-            throw new RpcException(StatusCode.InvalidArgument, "The first message must be audio_stream_header.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "The first message must be audio_stream_header."));
         }
-        var header = requests.Current.AudioStreamHeader;
+        var header = requestStream.Current.AudioStreamHeader;
         if (AudioRules.Check(header.AudioHeader) is { } audioError)
         {
-            throw new RpcException(StatusCode.InvalidArgument, audioError);
+            throw new RpcException(new Status(StatusCode.InvalidArgument, audioError));
         }
         var settings = HeaderSettings.From(header);
         var rate = header.AudioHeader.SamplesPerSecond;
@@ -50,8 +48,7 @@ public sealed class A2FInferenceService(BatchingVisemeModel model, AnimationChan
         var post = InvalidArgumentOnUnknownNames(() => new AnimationPostProcessor(settings, seed: header.AnimationIds?.StreamId?.GetHashCode(StringComparison.Ordinal) ?? 0));
         var emotions = new Queue<Nvidia.Ace.EmotionWithTimecode.V1.EmotionWithTimeCode>();
 
-        await using var push = animation.For(context.RequestHeaders)
-            .ClientStreaming(A2FMethods.PushAnimationDataStream, new CallOptions(CancellationToken: cancellationToken));
+        using var push = animation.For(context.RequestHeaders).PushAnimationDataStream(cancellationToken: cancellationToken);
         await push.RequestStream.WriteAsync(new AnimationData.AnimationDataStream
         {
             AnimationDataStreamHeader = new AnimationData.AnimationDataStreamHeader
@@ -66,16 +63,16 @@ public sealed class A2FInferenceService(BatchingVisemeModel model, AnimationChan
 
         var frames = new List<BlendFrame>();
         long samples = 0;
-        while (await requests.MoveNext(cancellationToken))
+        while (await requestStream.MoveNext(cancellationToken))
         {
-            if (requests.Current.StreamPartCase != AudioStream.StreamPartOneofCase.AudioWithEmotion)
+            if (requestStream.Current.StreamPartCase != AudioStream.StreamPartOneofCase.AudioWithEmotion)
             {
-                throw new RpcException(StatusCode.InvalidArgument, "Only one audio_stream_header is allowed, at the start.");
+                throw new RpcException(new Status(StatusCode.InvalidArgument, "Only one audio_stream_header is allowed, at the start."));
             }
-            var chunk = requests.Current.AudioWithEmotion;
+            var chunk = requestStream.Current.AudioWithEmotion;
             if (AudioRules.CheckBuffer(chunk.AudioBuffer.Length, samples, rate) is { } bufferError)
             {
-                throw new RpcException(StatusCode.InvalidArgument, bufferError);
+                throw new RpcException(new Status(StatusCode.InvalidArgument, bufferError));
             }
             foreach (var emotion in chunk.Emotions.OrderBy(e => e.TimeCode))
             {
@@ -111,7 +108,7 @@ public sealed class A2FInferenceService(BatchingVisemeModel model, AnimationChan
         }
         catch (ArgumentException ex)
         {
-            throw new RpcException(StatusCode.InvalidArgument, ex.Message);
+            throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
         }
     }
 

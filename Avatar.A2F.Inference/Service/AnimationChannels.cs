@@ -2,14 +2,17 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Avatar.A2F.Contracts;
-using Avatar.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Nvidia.Ace.Services.AnimationData.V1;
 
 namespace Avatar.A2F.Inference.Service;
 
 /// <summary>
-/// The channels to the controllers that animation goes back to. A controller names its own animation address with each
-/// stream (metadata "avatar-animation-address"), so several controllers can share the inference replicas: each stream's
-/// frames go to the controller that holds its client. Without that metadata, the configured address is used.
+/// The channels to the controllers that animation goes back to, one per address for the life of the service. A controller
+/// names its own animation address with each stream (metadata "avatar-animation-address"), so several controllers can
+/// share the inference replicas: each stream's frames go to the controller that holds its client. Without that metadata,
+/// the configured address is used.
 /// </summary>
 public sealed class AnimationChannels(InferenceOptions options) : IDisposable
 {
@@ -19,18 +22,21 @@ public sealed class AnimationChannels(InferenceOptions options) : IDisposable
     private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
     private readonly GrpcChannel _default = GrpcChannel.ForAddress(options.AnimationAddress);
 
-    /// <summary>The channel for a stream's callback metadata, or the configured one.</summary>
+    /// <summary>A client for the controller that a stream's callback metadata names, or for the configured one.</summary>
     /// <exception cref="RpcException">INVALID_ARGUMENT: an address that is not an http URL on a loopback or private IP.</exception>
-    public GrpcChannel For(Metadata headers)
+    public AnimationDataService.AnimationDataServiceClient For(Metadata headers) => new(ChannelFor(headers));
+
+    private GrpcChannel ChannelFor(Metadata headers)
     {
-        if (headers.FirstOrDefault(h => h.Key == A2FApi.AnimationCallbackHeader)?.Value is not { } address)
+        if (headers.GetValue(A2FApi.AnimationCallbackHeader) is not { } address)
         {
             return _default;
         }
         if (!IsInternal(address))
         {
             // Inference only calls back inside the cluster: a caller cannot aim its traffic at an outside host.
-            throw new RpcException(StatusCode.InvalidArgument, $"{A2FApi.AnimationCallbackHeader} must be an http URL on a loopback or private IP address.");
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"{A2FApi.AnimationCallbackHeader} must be an http URL on a loopback or private IP address."));
         }
         if (_channels.TryGetValue(address, out var known))
         {
@@ -40,7 +46,7 @@ public sealed class AnimationChannels(InferenceOptions options) : IDisposable
         {
             foreach (var stale in _channels.Keys.Take(MaxChannels / 2).ToList())
             {
-                // A channel still in use by a stream stays usable: disposing only closes its idle connections.
+                // Forgotten, not disposed: disposing a channel would cancel the streams still using it.
                 _channels.TryRemove(stale, out _);
             }
         }

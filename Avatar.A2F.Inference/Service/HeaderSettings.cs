@@ -1,6 +1,6 @@
 using Avatar.A2F.Contracts;
 using Avatar.A2F.Inference.Animation;
-using Avatar.Grpc;
+using Grpc.Core;
 using Nvidia.Ace.A2F.V1;
 
 namespace Avatar.A2F.Inference.Service;
@@ -44,5 +44,5 @@ public static class HeaderSettings
         };
     }
 
-    private static RpcException Invalid(string message) => new(StatusCode.InvalidArgument, message);
+    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 }

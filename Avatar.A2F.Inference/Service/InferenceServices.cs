@@ -1,12 +1,11 @@
 using Avatar.A2F.Inference.LipSync;
-using Avatar.Grpc;
 
 namespace Avatar.A2F.Inference.Service;
 
 /// <summary>Registration of the inference service.</summary>
 public static class InferenceServices
 {
-    /// <summary>The model (loaded once, batched across streams), the channel to the controller, gRPC.</summary>
+    /// <summary>The model (loaded once, batched across streams), the channels to the controllers, gRPC with its health and reflection services.</summary>
     public static WebApplicationBuilder AddInferenceServices(this WebApplicationBuilder builder)
     {
         var options = new InferenceOptions();
@@ -18,8 +17,11 @@ public static class InferenceServices
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(_ => new BatchingVisemeModel(new OnnxVisemeModel(options.ModelPath, options.UseCuda)));
         builder.Services.AddSingleton<AnimationChannels>();
-        builder.Services.AddSingleton<A2FInferenceService>();
+        // Well above the largest buffer the rules allow (10 s at 144 kHz, 2.9 MB): a buffer somewhat over it gets
+        // INVALID_ARGUMENT naming the limit, not the bare RESOURCE_EXHAUSTED of the default 4 MiB.
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 16 * 1024 * 1024);
+        builder.Services.AddGrpcHealthChecks();
+        builder.Services.AddGrpcReflection();
         return builder;
     }
 }

@@ -5,7 +5,7 @@ using System.Threading.Channels;
 using Avatar.Chat.Llm;
 using Avatar.Chat.LipSync;
 using Avatar.Chat.Speech;
-using Avatar.Grpc;
+using Grpc.Core;
 
 namespace Avatar.Chat.Conversations;
 

@@ -1,8 +1,9 @@
 using System.Runtime.CompilerServices;
-using Avatar.A2F.Contracts;
-using Avatar.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Google.Protobuf;
 using Nvidia.Ace.Audio.V1;
+using Nvidia.Ace.Services.A2FController.V1;
 using Controller = Nvidia.Ace.Controller.V1;
 
 namespace Avatar.Chat.LipSync;
@@ -11,39 +12,29 @@ namespace Avatar.Chat.LipSync;
 public readonly record struct FaceFrame(double Time, float[] Weights);
 
 /// <summary>Turns speech into blend shape frames through the A2F controller (NVIDIA's ProcessAudioStream).</summary>
-public sealed class LipSyncClient(GrpcChannel controller)
+public sealed class LipSyncClient(GrpcChannel channel) : IDisposable
 {
     // 100 ms pieces: small enough that the controller starts on a sentence at once, large enough to cost little.
     private const double ChunkSeconds = 0.1;
 
+    private readonly A2FControllerService.A2FControllerServiceClient _controller = new(channel);
+
     /// <summary>Streams the clip's audio to the controller and yields the frames as they come back.</summary>
     /// <exception cref="RpcException">The controller refused the audio or is unavailable.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async IAsyncEnumerable<FaceFrame> AnimateAsync(ReadOnlyMemory<byte> pcm16, int sampleRate,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var call = controller.DuplexStreaming(A2FMethods.ProcessAudioStream, new CallOptions(CancellationToken: cancellationToken));
+        using var call = _controller.ProcessAudioStream(cancellationToken: cancellationToken);
         var sending = SendAsync(call.RequestStream, pcm16, sampleRate, cancellationToken);
-        while (await NextAsync(call.ResponseStream, cancellationToken))
+        await foreach (var message in call.ResponseStream.ReadAllAsync(cancellationToken))
         {
-            foreach (var frame in call.ResponseStream.Current.AnimationData?.SkelAnimation?.BlendShapeWeights ?? [])
+            foreach (var frame in message.AnimationData?.SkelAnimation?.BlendShapeWeights ?? [])
             {
                 yield return new FaceFrame(frame.TimeCode, [.. frame.Values]);
             }
         }
         await sending;
-    }
-
-    // A call cancelled by its caller ends as the caller expects: OperationCanceledException, not a CANCELLED status.
-    private static async Task<bool> NextAsync(IAsyncStreamReader<Controller.AnimationDataStream> responses, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await responses.MoveNext(cancellationToken);
-        }
-        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
-        {
-            throw new OperationCanceledException("The lip-sync call was cancelled.", e, cancellationToken);
-        }
     }
 
     private static async Task SendAsync(IClientStreamWriter<Controller.AudioStream> requests, ReadOnlyMemory<byte> pcm16, int sampleRate,
@@ -68,4 +59,7 @@ public sealed class LipSyncClient(GrpcChannel controller)
         await requests.WriteAsync(new Controller.AudioStream { EndOfAudio = new() }, cancellationToken);
         await requests.CompleteAsync();
     }
+
+    /// <inheritdoc />
+    public void Dispose() => channel.Dispose();
 }

@@ -1,10 +1,14 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Avatar.Grpc;
 using Avatar.Tests.Grpc;
 using Aspire.Hosting;
-using Avatar.Tests.Hosting;
 using Aspire.Hosting.Testing;
+using Avatar.Tests.Hosting;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Grpc.Reflection.V1Alpha;
+using Nvidia.Ace.Services.A2FController.V1;
 using Client = Nvidia.Ace.Controller.V1;
 
 namespace Avatar.Tests.A2F;
@@ -15,27 +19,40 @@ public sealed class A2FTests(A2FTopology topology) : IClassFixture<A2FTopology>
     public async Task AnNvidiaStyleGrpcJsClientGetsTheWholeAnimationOfEspeakSpeech()
     {
         var pcm = A2FTopology.Speech("Papa bought my mom a map of the bay.");
-        var file = Path.Combine(Path.GetTempPath(), $"speech-{Guid.NewGuid():N}.pcm");
-        await File.WriteAllBytesAsync(file, pcm);
-        try
-        {
-            using var client = NodePeer.Start("a2f-client.js", topology.ControllerPort.ToString(System.Globalization.CultureInfo.InvariantCulture), file, "22050", "35");
-            var output = await client.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
-            var result = JsonNode.Parse(output)!.AsObject();
 
-            Assert.Null(result["error"]);
-            Assert.Equal(68, result["names"]!.GetValue<int>());
-            Assert.Equal((int)Math.Ceiling(pcm.Length / 2 / 22050.0 * 30), result["frames"]!.GetValue<int>());
-            Assert.True(result["increasing"]!.GetValue<bool>());
-            Assert.Equal(pcm.Length, result["audioBytes"]!.GetValue<int>());
-            Assert.Equal(0, result["event"]!.GetValue<int>()); // END_OF_A2F_AUDIO_PROCESSING
-            Assert.Equal(0, result["status"]!["code"]!.GetValue<int>()); // SUCCESS
-            Assert.True(result["jawOpenMax"]!.GetValue<double>() > 0.3, "the jaw should open on speech");
-        }
-        finally
-        {
-            File.Delete(file);
-        }
+        var result = await A2FTopology.RunGrpcJsAsync("a2f-client.js", topology.ControllerPort, pcm, "22050", "35");
+
+        Assert.Null(result["error"]);
+        Assert.Equal(68, result["names"]!.GetValue<int>());
+        Assert.Equal((int)Math.Ceiling(pcm.Length / 2 / 22050.0 * 30), result["frames"]!.GetValue<int>());
+        Assert.True(result["increasing"]!.GetValue<bool>());
+        Assert.Equal(pcm.Length, result["audioBytes"]!.GetValue<int>());
+        Assert.Equal(0, result["event"]!.GetValue<int>()); // END_OF_A2F_AUDIO_PROCESSING
+        Assert.Equal(0, result["status"]!["code"]!.GetValue<int>()); // SUCCESS
+        Assert.True(result["jawOpenMax"]!.GetValue<double>() > 0.3, "the jaw should open on speech");
+    }
+
+    [Fact]
+    public async Task InferenceAnimatesForAGrpcJsControllerWithNvidiasProtosAndPushesToTheAddressItNames()
+    {
+        var pcm = A2FTopology.Speech("Papa bought my mom a map of the bay.");
+
+        var result = await A2FTopology.RunGrpcJsAsync("a2f-push.js", topology.InferencePort, pcm, "22050");
+
+        Assert.Null(result["error"]);
+        Assert.Equal(0, result["pushed"]!["status"]?["code"]?.GetValue<int>()); // SUCCESS, from A2FService
+        Assert.Equal(3, result["stereo"]!["error"]?["code"]?.GetValue<int>()); // INVALID_ARGUMENT
+        Assert.Contains("channel_count", result["stereo"]!["error"]!["details"]!.GetValue<string>());
+        var animation = result["animation"]!;
+        Assert.Equal(1, animation["streams"]!.GetValue<int>());
+        Assert.Equal("grpc-js-stream", animation["streamId"]!.GetValue<string>());
+        Assert.Equal(68, animation["names"]!.GetValue<int>());
+        Assert.Equal((int)Math.Ceiling(pcm.Length / 2 / 22050.0 * 30), animation["frames"]!.GetValue<int>());
+        Assert.True(animation["increasing"]!.GetValue<bool>());
+        Assert.Equal(pcm.Length, animation["audioBytes"]!.GetValue<int>());
+        Assert.Equal("animation_data_stream_header", animation["first"]!.GetValue<string>());
+        Assert.Equal("status", animation["last"]!.GetValue<string>());
+        Assert.Equal(0, animation["status"]!["code"]!.GetValue<int>()); // SUCCESS
     }
 
     [Fact]
@@ -96,6 +113,36 @@ public sealed class A2FTests(A2FTopology topology) : IClassFixture<A2FTopology>
         Assert.Contains("JawWide", error!.Status.Detail);
     }
 
+    [Theory]
+    [InlineData("a2f-controller", "grpc")]
+    [InlineData("a2f-controller", "animation")]
+    [InlineData("a2f-inference", "grpc")]
+    public async Task EveryGrpcPortAnswersTheStandardHealthCheckWithServing(string resource, string endpoint)
+    {
+        using var channel = GrpcChannel.ForAddress(topology.App.GetEndpoint(resource, endpoint));
+
+        var reply = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
+
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, reply.Status);
+    }
+
+    [Theory]
+    [InlineData("a2f-controller", "nvidia_ace.services.a2f_controller.v1.A2FControllerService,nvidia_ace.services.animation_data.v1.AnimationDataService")]
+    [InlineData("a2f-inference", "nvidia_ace.services.a2f.v1.A2FService")]
+    public async Task ReflectionListsNvidiasServicesBesideHealth(string resource, string services)
+    {
+        using var channel = GrpcChannel.ForAddress(topology.App.GetEndpoint(resource, "grpc"));
+        using var call = new ServerReflection.ServerReflectionClient(channel).ServerReflectionInfo(deadline: DateTime.UtcNow.AddSeconds(10));
+
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext());
+
+        var listed = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
+        Assert.All(services.Split(','), service => Assert.Contains(service, listed));
+        Assert.Contains("grpc.health.v1.Health", listed);
+    }
+
     [Fact]
     public async Task BothInferenceReplicasServeStreams()
     {
@@ -142,7 +189,7 @@ public sealed class A2FIdleTests(ImpatientA2FTopology topology) : IClassFixture<
     [Fact]
     public async Task AStreamThatFallsSilentIsEndedAfterTheIdleLimit()
     {
-        await using var call = topology.Controller.DuplexStreaming(Avatar.A2F.Contracts.A2FMethods.ProcessAudioStream);
+        using var call = topology.Controller.ProcessAudioStream();
         await call.RequestStream.WriteAsync(A2FTopology.Header());
         await call.RequestStream.WriteAsync(A2FTopology.Audio(new byte[3200]));
         var watch = Stopwatch.StartNew();
@@ -173,8 +220,8 @@ public sealed class A2FControllerReplicaTests(TwoControllersTopology topology) :
 
         var results = await Task.WhenAll(addresses.SelectMany(address => Enumerable.Range(0, 3).Select(async _ =>
         {
-            using var channel = Avatar.Grpc.GrpcChannel.ForAddress(address.Replace("localhost", "127.0.0.1", StringComparison.Ordinal));
-            await using var call = channel.DuplexStreaming(Avatar.A2F.Contracts.A2FMethods.ProcessAudioStream, new CallOptions(Deadline: DateTime.UtcNow.AddSeconds(30)));
+            using var channel = GrpcChannel.ForAddress(address.Replace("localhost", "127.0.0.1", StringComparison.Ordinal));
+            using var call = new A2FControllerService.A2FControllerServiceClient(channel).ProcessAudioStream(deadline: DateTime.UtcNow.AddSeconds(30));
             await call.RequestStream.WriteAsync(A2FTopology.Header());
             await call.RequestStream.WriteAsync(A2FTopology.Audio(pcm));
             await call.RequestStream.WriteAsync(new Client.AudioStream { EndOfAudio = new() });

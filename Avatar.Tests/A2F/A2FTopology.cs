@@ -1,14 +1,17 @@
-using Avatar.A2F.Contracts;
+using System.Globalization;
+using System.Text.Json.Nodes;
 using Avatar.Espeak;
-using Avatar.Grpc;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
 using Avatar.Hosting;
 using Avatar.Tests.Hosting;
 using Avatar.Tests.Grpc;
 using Google.Protobuf;
-using Client = Nvidia.Ace.Controller.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Nvidia.Ace.Audio.V1;
+using Nvidia.Ace.Services.A2FController.V1;
+using Client = Nvidia.Ace.Controller.V1;
 
 namespace Avatar.Tests.A2F;
 
@@ -17,9 +20,13 @@ public class A2FTopology : IAsyncLifetime
 {
     public DistributedApplication App { get; private set; } = null!;
 
-    public GrpcChannel Controller { get; private set; } = null!;
+    private GrpcChannel _channel = null!;
+
+    public A2FControllerService.A2FControllerServiceClient Controller { get; private set; } = null!;
 
     public int ControllerPort => App.GetEndpoint("a2f-controller", "grpc").Port;
+
+    public int InferencePort => App.GetEndpoint("a2f-inference", "grpc").Port;
 
     public async Task InitializeAsync()
     {
@@ -28,7 +35,8 @@ public class A2FTopology : IAsyncLifetime
         builder.Project("a2f-inference").WithReplicas(2);
         Configure(builder);
         App = await builder.StartAsync(TimeSpan.FromSeconds(120), "a2f-controller");
-        Controller = GrpcChannel.ForAddress(App.GetEndpoint("a2f-controller", "grpc"));
+        _channel = GrpcChannel.ForAddress(App.GetEndpoint("a2f-controller", "grpc"));
+        Controller = new A2FControllerService.A2FControllerServiceClient(_channel);
     }
 
     /// <summary>A chance for a test class to change the topology before it starts.</summary>
@@ -38,7 +46,7 @@ public class A2FTopology : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        Controller.Dispose();
+        _channel.Dispose();
         await App.DisposeAsync();
     }
 
@@ -49,6 +57,25 @@ public class A2FTopology : IAsyncLifetime
         var bytes = new byte[clip.Samples.Length * 2];
         Buffer.BlockCopy(clip.Samples, 0, bytes, 0, bytes.Length);
         return bytes;
+    }
+
+    /// <summary>Runs a grpc-js script of Grpc/peer against <paramref name="port"/> with a clip, and reads the JSON line it prints.</summary>
+    public static async Task<JsonObject> RunGrpcJsAsync(string script, int port, byte[] pcm, params string[] args)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"speech-{Guid.NewGuid():N}.pcm");
+        await File.WriteAllBytesAsync(file, pcm);
+        try
+        {
+            using var peer = NodePeer.Start(script, [port.ToString(CultureInfo.InvariantCulture), file, .. args]);
+            var output = await peer.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            return string.IsNullOrWhiteSpace(output)
+                ? throw new InvalidOperationException($"{script} printed nothing: {await peer.StandardError.ReadToEndAsync()}")
+                : JsonNode.Parse(output)!.AsObject();
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     public static Client.AudioStream Header(uint rate = 22050, uint channels = 1, uint bits = 16) => new()
@@ -64,8 +91,9 @@ public class A2FTopology : IAsyncLifetime
     /// <summary>Sends the messages, then reads everything back; the gRPC error, if any, is returned.</summary>
     public async Task<(List<Client.AnimationDataStream> Received, RpcException? Error)> CallAsync(params Client.AudioStream[] messages)
     {
-        await using var call = Controller.DuplexStreaming(A2FMethods.ProcessAudioStream, new CallOptions(Deadline: DateTime.UtcNow.AddSeconds(30)));
+        using var call = Controller.ProcessAudioStream(deadline: DateTime.UtcNow.AddSeconds(30));
         var received = new List<Client.AnimationDataStream>();
+        RpcException? sendError = null;
         try
         {
             foreach (var message in messages)
@@ -73,11 +101,20 @@ public class A2FTopology : IAsyncLifetime
                 await call.RequestStream.WriteAsync(message);
             }
             await call.RequestStream.CompleteAsync();
+        }
+        catch (RpcException ex)
+        {
+            // The controller may end the call while messages are still going out (CANCELLED for the write); the
+            // response stream ends with the status it sent, as a gRPC client reads it.
+            sendError = ex;
+        }
+        try
+        {
             while (await call.ResponseStream.MoveNext())
             {
                 received.Add(call.ResponseStream.Current);
             }
-            return (received, null);
+            return (received, sendError);
         }
         catch (RpcException ex)
         {

@@ -37,7 +37,7 @@ public sealed class A2FContractsTests
         var controller = Nvidia.Ace.Services.A2FController.V1.NvidiaAceServicesA2FControllerV1Reflection.Descriptor.Services.Single();
         var method = controller.Methods.Single();
 
-        Assert.Equal(A2FApi.ProcessAudioStream, $"/{controller.FullName}/{method.Name}");
+        Assert.Equal("/nvidia_ace.services.a2f_controller.v1.A2FControllerService/ProcessAudioStream", $"/{controller.FullName}/{method.Name}");
         Assert.True(method.IsClientStreaming && method.IsServerStreaming);
     }
 

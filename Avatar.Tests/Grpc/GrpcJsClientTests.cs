@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Avatar.Tests.Grpc;
 
-/// <summary>Our server, lib/Avatar.Grpc on Kestrel, answering @grpc/grpc-js: every scenario of peer/client.js, run once.</summary>
+/// <summary>Our server, Grpc.AspNetCore on Kestrel, answering @grpc/grpc-js: every scenario of peer/client.js, run once.</summary>
 public sealed class GrpcJsClientFixture : IAsyncLifetime
 {
     private WebApplication _server = null!;

@@ -1,14 +1,20 @@
 using System.Diagnostics;
-using Avatar.Grpc;
+using Grpc.Core;
+using Grpc.Net.Client;
+using EchoClient = Avatar.Tests.Grpc.Echo.Echo.EchoClient;
 
 namespace Avatar.Tests.Grpc;
 
-/// <summary>A @grpc/grpc-js server (peer/server.js) for our client.</summary>
+/// <summary>A @grpc/grpc-js server (peer/server.js) for our client, Grpc.Net.Client.</summary>
 public sealed class GrpcJsServerFixture : IAsyncLifetime
 {
     private Process _server = null!;
 
+    public Uri Address { get; private set; } = null!;
+
     public GrpcChannel Channel { get; private set; } = null!;
+
+    public EchoClient Client { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
@@ -18,7 +24,9 @@ public sealed class GrpcJsServerFixture : IAsyncLifetime
         {
             throw new InvalidOperationException($"the grpc-js server did not start: {line} {await _server.StandardError.ReadToEndAsync()}");
         }
-        Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{line["listening ".Length..]}", new GrpcChannelOptions { MaxReceiveMessageSize = 8 * 1024 * 1024 });
+        Address = new Uri($"http://127.0.0.1:{line["listening ".Length..]}");
+        Channel = GrpcChannel.ForAddress(Address, new GrpcChannelOptions { MaxReceiveMessageSize = 8 * 1024 * 1024 });
+        Client = new EchoClient(Channel);
     }
 
     public async Task DisposeAsync()
@@ -37,7 +45,7 @@ public sealed class GrpcJsServerTests(GrpcJsServerFixture peer) : IClassFixture<
     {
         var headers = new Metadata { { "x-echo", "hello there" } };
 
-        var reply = await peer.Channel.UnaryAsync(EchoService.Unary, EchoService.Request("hello", payload: 10), new CallOptions(headers));
+        var reply = await peer.Client.UnaryAsync(EchoService.Request("hello", payload: 10), headers);
 
         Assert.Equal("hello", reply.Text);
         Assert.Equal(10, reply.Payload.Length);
@@ -46,7 +54,7 @@ public sealed class GrpcJsServerTests(GrpcJsServerFixture peer) : IClassFixture<
     [Fact]
     public async Task AnErrorStatusBecomesAnRpcExceptionWithTheServersMessage()
     {
-        var error = await Assert.ThrowsAsync<RpcException>(() => peer.Channel.UnaryAsync(EchoService.Unary, EchoService.Request("boom", failCode: 7)));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await peer.Client.UnaryAsync(EchoService.Request("boom", failCode: 7)));
 
         Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
         Assert.Equal("failed: boom é", error.Status.Detail);
@@ -56,8 +64,8 @@ public sealed class GrpcJsServerTests(GrpcJsServerFixture peer) : IClassFixture<
     public async Task ADeadlineEndsASlowCallWithDeadlineExceeded()
     {
         var watch = Stopwatch.StartNew();
-        var error = await Assert.ThrowsAsync<RpcException>(() =>
-            peer.Channel.UnaryAsync(EchoService.Unary, EchoService.Request("slow", delayMs: 3000), new CallOptions(Deadline: DateTime.UtcNow.AddMilliseconds(200))));
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            await peer.Client.UnaryAsync(EchoService.Request("slow", delayMs: 3000), deadline: DateTime.UtcNow.AddMilliseconds(200)));
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2));
@@ -66,7 +74,7 @@ public sealed class GrpcJsServerTests(GrpcJsServerFixture peer) : IClassFixture<
     [Fact]
     public async Task ClientServerAndDuplexStreamingWork()
     {
-        await using (var upload = peer.Channel.ClientStreaming(EchoService.ClientStream))
+        using (var upload = peer.Client.ClientStream())
         {
             foreach (var text in new[] { "x", "y", "z" })
             {
@@ -76,7 +84,7 @@ public sealed class GrpcJsServerTests(GrpcJsServerFixture peer) : IClassFixture<
             Assert.Equal("x,y,z", (await upload.ResponseAsync).Text);
         }
 
-        await using (var download = peer.Channel.ServerStreaming(EchoService.ServerStream, EchoService.Request("s", repeat: 4)))
+        using (var download = peer.Client.ServerStream(EchoService.Request("s", repeat: 4)))
         {
             var indexes = new List<int>();
             await foreach (var reply in download.ResponseStream.ReadAllAsync())
@@ -86,7 +94,7 @@ public sealed class GrpcJsServerTests(GrpcJsServerFixture peer) : IClassFixture<
             Assert.Equal([0, 1, 2, 3], indexes);
         }
 
-        await using var chat = peer.Channel.DuplexStreaming(EchoService.Duplex);
+        using var chat = peer.Client.Duplex();
         await chat.RequestStream.WriteAsync(EchoService.Request("ping"));
         Assert.True(await chat.ResponseStream.MoveNext());
         Assert.Equal("PING", chat.ResponseStream.Current.Text); // answered before the stream is complete
@@ -100,7 +108,7 @@ public sealed class GrpcJsServerTests(GrpcJsServerFixture peer) : IClassFixture<
     [Fact]
     public async Task AServerStreamErrorArrivesAfterItsMessages()
     {
-        await using var call = peer.Channel.ServerStreaming(EchoService.ServerStream, EchoService.Request("s", repeat: 2, failCode: 9));
+        using var call = peer.Client.ServerStream(EchoService.Request("s", repeat: 2, failCode: 9));
         var got = 0;
 
         var error = await Assert.ThrowsAsync<RpcException>(async () =>
@@ -119,7 +127,7 @@ public sealed class GrpcJsServerTests(GrpcJsServerFixture peer) : IClassFixture<
     public async Task CancellingAStreamEndsItAsCancelled()
     {
         using var cancellation = new CancellationTokenSource();
-        await using var call = peer.Channel.ServerStreaming(EchoService.ServerStream, EchoService.Request("s", repeat: 100, delayMs: 50), new CallOptions(CancellationToken: cancellation.Token));
+        using var call = peer.Client.ServerStream(EchoService.Request("s", repeat: 100, delayMs: 50), cancellationToken: cancellation.Token);
         Assert.True(await call.ResponseStream.MoveNext());
 
         await cancellation.CancelAsync();
@@ -131,18 +139,18 @@ public sealed class GrpcJsServerTests(GrpcJsServerFixture peer) : IClassFixture<
     [Fact]
     public async Task LargeMessagesGoThroughAndOversizedRepliesAreRefused()
     {
-        var reply = await peer.Channel.UnaryAsync(EchoService.Unary, EchoService.Request("big", payload: 3 * 1024 * 1024));
+        var reply = await peer.Client.UnaryAsync(EchoService.Request("big", payload: 3 * 1024 * 1024));
         Assert.Equal(3 * 1024 * 1024, reply.Payload.Length);
 
-        using var strict = GrpcChannel.ForAddress(peer.Channel.Address, new GrpcChannelOptions { MaxReceiveMessageSize = 1024 });
-        var error = await Assert.ThrowsAsync<RpcException>(() => strict.UnaryAsync(EchoService.Unary, EchoService.Request("big", payload: 4096)));
+        using var strict = GrpcChannel.ForAddress(peer.Address, new GrpcChannelOptions { MaxReceiveMessageSize = 1024 });
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await new EchoClient(strict).UnaryAsync(EchoService.Request("big", payload: 4096)));
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
     }
 
     [Fact]
     public async Task HundredsOfConcurrentCallsShareTheChannel()
     {
-        var replies = await Task.WhenAll(Enumerable.Range(0, 300).Select(i => peer.Channel.UnaryAsync(EchoService.Unary, EchoService.Request($"m{i}"))));
+        var replies = await Task.WhenAll(Enumerable.Range(0, 300).Select(i => peer.Client.UnaryAsync(EchoService.Request($"m{i}")).ResponseAsync));
 
         Assert.Equal(Enumerable.Range(0, 300).Select(i => $"m{i}"), replies.Select(r => r.Text));
     }
@@ -152,7 +160,7 @@ public sealed class GrpcJsServerTests(GrpcJsServerFixture peer) : IClassFixture<
     {
         using var nowhere = GrpcChannel.ForAddress("http://127.0.0.1:1");
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => nowhere.UnaryAsync(EchoService.Unary, EchoService.Request("x")));
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await new EchoClient(nowhere).UnaryAsync(EchoService.Request("x")));
 
         Assert.Equal(StatusCode.Unavailable, error.StatusCode);
     }

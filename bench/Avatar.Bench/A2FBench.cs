@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using Avatar.A2F.Contracts;
 using Avatar.Espeak;
-using Avatar.Grpc;
 using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Nvidia.Ace.Audio.V1;
+using Nvidia.Ace.Services.A2FController.V1;
 using Client = Nvidia.Ace.Controller.V1;
 
 namespace Avatar.Bench;
@@ -50,23 +51,24 @@ public static class A2FBench
             await WaitHealthyAsync(ports[1]);
             await WaitHealthyAsync(ports[4]);
             using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{ports[3]}");
-            await StreamAsync(channel, speech, paced: false); // warm-up
+            var client = new A2FControllerService.A2FControllerServiceClient(channel);
+            await StreamAsync(client, speech, paced: false); // warm-up
 
             var firstFrames = new List<double>();
             for (var i = 0; i < 10; i++)
             {
-                firstFrames.Add((await StreamAsync(channel, speech, paced: true)).FirstFrameMs);
+                firstFrames.Add((await StreamAsync(client, speech, paced: true)).FirstFrameMs);
             }
             var watch = Stopwatch.StartNew();
             var tenSeconds = Enumerable.Repeat(speech, (int)Math.Ceiling(10.0 * Rate * 2 / speech.Length)).SelectMany(b => b).Take(10 * Rate * 2).ToArray();
-            await StreamAsync(channel, tenSeconds, paced: false);
+            await StreamAsync(client, tenSeconds, paced: false);
             var realTimeFactor = watch.Elapsed.TotalSeconds / 10;
 
             var sustained = 0;
             var p99AtSustained = 0.0;
             foreach (var streams in new[] { 10, 25, 50, 75, 100, 150 })
             {
-                var results = await Task.WhenAll(Enumerable.Range(0, streams).Select(i => StreamAsync(channel, speech, paced: true, offsetMs: i * ChunkMs / streams)));
+                var results = await Task.WhenAll(Enumerable.Range(0, streams).Select(i => StreamAsync(client, speech, paced: true, offsetMs: i * ChunkMs / streams)));
                 var lateness = results.SelectMany(r => r.LatenessMs).Order().ToList();
                 var p99 = lateness[(int)(lateness.Count * 0.99)];
                 Console.WriteLine($"  {streams,4} concurrent real-time streams: p99 frame lateness {p99:0} ms, {results.Count(r => r.Error is not null)} failed");
@@ -94,7 +96,7 @@ public static class A2FBench
 
     private sealed record StreamResult(double FirstFrameMs, List<double> LatenessMs, RpcException? Error);
 
-    private static async Task<StreamResult> StreamAsync(GrpcChannel channel, byte[] pcm, bool paced, int offsetMs = 0)
+    private static async Task<StreamResult> StreamAsync(A2FControllerService.A2FControllerServiceClient client, byte[] pcm, bool paced, int offsetMs = 0)
     {
         await Task.Delay(offsetMs);
         var chunkBytes = Rate * ChunkMs / 1000 * 2;
@@ -102,7 +104,7 @@ public static class A2FBench
         var lateness = new List<double>();
         double firstFrame = -1;
         var clock = Stopwatch.StartNew();
-        await using var call = channel.DuplexStreaming(A2FMethods.ProcessAudioStream);
+        using var call = client.ProcessAudioStream();
         try
         {
             var reading = Task.Run(async () =>

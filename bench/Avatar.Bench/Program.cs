@@ -1,5 +1,12 @@
 using Avatar.Bench;
 
+// The grpc group's own server, run as a process of its own beside grpc-js's (see GrpcBench).
+if (args is [GrpcBench.ServerMode])
+{
+    await GrpcBench.ServeAsync();
+    return 0;
+}
+
 // make bench [BENCH=group]: runs each group, prints a table, writes artifacts/bench/<group>.json.
 var groups = new Dictionary<string, Func<Task<IReadOnlyList<BenchResult>>>>(StringComparer.OrdinalIgnoreCase)
 {

@@ -1,6 +1,6 @@
 namespace Avatar.A2F.Contracts;
 
-/// <summary>Facts of the A2F API that are not in the messages: method names, ports, the blend shapes and their order.</summary>
+/// <summary>Facts of the A2F API that are not in the protos: ports, the names it accepts, the blend shapes and their order.</summary>
 public static class A2FApi
 {
     /// <summary>
@@ -9,15 +9,6 @@ public static class A2FApi
     /// Not part of NVIDIA's API; inference without it pushes to its configured address.
     /// </summary>
     public const string AnimationCallbackHeader = "avatar-animation-address";
-
-    /// <summary>Client to controller: bidirectional streaming.</summary>
-    public const string ProcessAudioStream = "/nvidia_ace.services.a2f_controller.v1.A2FControllerService/ProcessAudioStream";
-
-    /// <summary>Controller to inference: client streaming.</summary>
-    public const string PushAudioStream = "/nvidia_ace.services.a2f.v1.A2FService/PushAudioStream";
-
-    /// <summary>Inference to controller: client streaming.</summary>
-    public const string PushAnimationDataStream = "/nvidia_ace.services.animation_data.v1.AnimationDataService/PushAnimationDataStream";
 
     /// <summary>Default local ports (Kubernetes: 50010, 51010, 52010).</summary>
     public const int InferencePort = 50000, AnimationPort = 51000, ControllerPort = 52000;
