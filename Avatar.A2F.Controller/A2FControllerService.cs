@@ -44,7 +44,9 @@ public sealed class A2FControllerService(StreamRegistry registry, InferenceRepli
         try
         {
             using var call = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-            using var push = inference.Next().PushAudioStream(_callback, cancellationToken: call.Token);
+            var connection = inference.Next();
+            using var push = connection.Client.PushAudioStream(_callback, cancellationToken: call.Token);
+            await AcceptedAsync(push, connection, call);
             var relay = RelayAsync(animation, responseStream, header, call.Token);
             var upload = UploadAsync(requestStream, push, header, ids, idle, context);
             // Whichever fails first ends the call: inference refusing the audio, the client misbehaving, or the relay.
@@ -66,6 +68,23 @@ public sealed class A2FControllerService(StreamRegistry registry, InferenceRepli
         finally
         {
             registry.Close(ids.StreamId);
+        }
+    }
+
+    /// <summary>Waits for inference to accept the stream (it answers with headers at once), or gives up as UNAVAILABLE.</summary>
+    private static async Task AcceptedAsync(AsyncClientStreamingCall<Inference.AudioStream, StatusMessage> push, InferenceReplicas.Connection connection,
+        CancellationTokenSource call)
+    {
+        var timeout = connection.AcceptTimeout;
+        try
+        {
+            await push.ResponseHeadersAsync.WaitAsync(timeout, call.Token);
+            connection.Accepted();
+        }
+        catch (TimeoutException)
+        {
+            await call.CancelAsync();
+            throw new RpcException(new Status(StatusCode.Unavailable, $"it did not accept the stream within {timeout.TotalSeconds:0.#} s."));
         }
     }
 

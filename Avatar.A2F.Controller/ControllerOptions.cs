@@ -13,6 +13,21 @@ public sealed class ControllerOptions
     public List<string> InferenceAddresses { get; set; } = [];
 
     /// <summary>
+    /// HTTP/2 connections opened to each inference address, streams taken in turn over all of them. One address often
+    /// fronts several replicas (the orchestrator's proxy locally, a Kubernetes Service in production), and those balance
+    /// connections, not streams: one connection would send every stream to one replica.
+    /// </summary>
+    public int ConnectionsPerAddress { get; set; } = 4;
+
+    /// <summary>
+    /// How long inference may take to accept a stream (its response headers) once it has accepted one; before that it
+    /// may be warming up, and gets 10 s. Past it the stream is UNAVAILABLE: a proxy in front of a stopped replica can
+    /// accept the connection and never answer, and a client must hear UNAVAILABLE within a second. Inference answers
+    /// with headers before any other work, so this is ample.
+    /// </summary>
+    public TimeSpan InferenceAcceptTimeout { get; set; } = TimeSpan.FromMilliseconds(800);
+
+    /// <summary>
     /// Where inference should push this controller's animation (A2F:AnimationCallbackAddress). By default this
     /// controller's own animation endpoint, with a wildcard host replaced by POD_IP in Kubernetes; sent with each stream,
     /// so any number of controllers can share the inference replicas.

@@ -33,6 +33,9 @@ public sealed class A2FInferenceService(BatchingVisemeModel model, AnimationChan
     public override async Task<StatusMessage> PushAudioStream(IAsyncStreamReader<AudioStream> requestStream, ServerCallContext context)
     {
         var cancellationToken = context.CancellationToken;
+        // Headers at once: the controller takes them as this replica accepting the stream, and gives up on one that
+        // stays silent (a proxy can accept a connection for a replica that is gone).
+        await context.WriteResponseHeadersAsync([]);
         if (!await requestStream.MoveNext(cancellationToken) || requestStream.Current.StreamPartCase != AudioStream.StreamPartOneofCase.AudioStreamHeader)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, "The first message must be audio_stream_header."));
