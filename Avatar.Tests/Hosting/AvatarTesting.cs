@@ -3,6 +3,7 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Avatar.Tests.Hosting;
 
@@ -21,6 +22,9 @@ internal static class AvatarTesting
             new DistributedApplicationTestingBuilderOptions { EnableDashboard = dashboard },
             [$"--Avatar:DataDirectory={data}", "--Avatar:Ephemeral=true", .. args]);
         builder.Services.AddHostedService(services => new DeleteOnStop(data, services.GetRequiredService<IHostApplicationLifetime>()));
+        // Every process's console output would flood the test log; tests read what they need through LogsAsync.
+        builder.Services.AddLogging(logging => logging.AddFilter($"{builder.Environment.ApplicationName}.Resources", LogLevel.None)
+            .AddFilter("Aspire.Hosting", LogLevel.Warning));
         return builder;
     }
 
