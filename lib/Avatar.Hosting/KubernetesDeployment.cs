@@ -108,38 +108,35 @@ public static class KubernetesDeploymentExtensions
 
     private static JsonObject Postgres(PostgresServerResource postgres)
     {
-        var port = TargetPort(postgres.PrimaryEndpoint);
+        var deployment = DataStore(postgres.PrimaryEndpoint, "10Gi", Resources("250m", "512Mi", "1", "1Gi"),
+            "pg_isready -U \"$POSTGRES_USER\" -h 127.0.0.1");
         // The image creates no database of ours; its init folder runs this once, on an empty data volume.
-        var createDatabases = string.Concat(postgres.Databases.Values.Select(d => $"CREATE DATABASE \"{d}\";\n"));
-        return new JsonObject
+        deployment["files"] = new JsonArray(new JsonObject
         {
-            ["type"] = DeploymentType,
-            ["workload"] = "StatefulSet",
-            ["replicas"] = 1,
-            ["storage"] = "10Gi",
-            ["resources"] = Resources("250m", "512Mi", "1", "1Gi"),
-            ["readinessProbe"] = Probe(Exec("pg_isready -U \"$POSTGRES_USER\" -h 127.0.0.1")),
-            ["livenessProbe"] = Probe(new JsonObject { ["tcpSocket"] = new JsonObject { ["port"] = port } }),
-            ["podSecurityContext"] = ImageUser(),
-            ["files"] = new JsonArray(new JsonObject
+            ["name"] = "init",
+            ["mountPath"] = "/docker-entrypoint-initdb.d",
+            ["files"] = new JsonObject
             {
-                ["name"] = "init",
-                ["mountPath"] = "/docker-entrypoint-initdb.d",
-                ["files"] = new JsonObject { ["create-databases.sql"] = createDatabases },
-            }),
-        };
+                ["create-databases.sql"] = string.Concat(postgres.Databases.Values.Select(d => $"CREATE DATABASE \"{d}\";\n")),
+            },
+        });
+        return deployment;
     }
 
-    private static JsonObject Redis(RedisResource redis) => new()
+    // REDISCLI_AUTH keeps the password off the probe's command line.
+    private static JsonObject Redis(RedisResource redis) => DataStore(redis.PrimaryEndpoint, "2Gi", Resources("100m", "128Mi", "500m", "512Mi"),
+        "REDISCLI_AUTH=\"$REDIS_PASSWORD\" redis-cli ping | grep -q PONG");
+
+    /// <summary>One pod with its data on a volume claim: ready when the store answers, alive while its port accepts.</summary>
+    private static JsonObject DataStore(EndpointReference endpoint, string storage, JsonObject resources, string readinessScript) => new()
     {
         ["type"] = DeploymentType,
         ["workload"] = "StatefulSet",
         ["replicas"] = 1,
-        ["storage"] = "2Gi",
-        ["resources"] = Resources("100m", "128Mi", "500m", "512Mi"),
-        // REDISCLI_AUTH keeps the password off the probe's command line.
-        ["readinessProbe"] = Probe(Exec("REDISCLI_AUTH=\"$REDIS_PASSWORD\" redis-cli ping | grep -q PONG")),
-        ["livenessProbe"] = Probe(new JsonObject { ["tcpSocket"] = new JsonObject { ["port"] = TargetPort(redis.PrimaryEndpoint) } }),
+        ["storage"] = storage,
+        ["resources"] = resources,
+        ["readinessProbe"] = Probe(new JsonObject { ["exec"] = new JsonObject { ["command"] = new JsonArray("sh", "-c", readinessScript) } }),
+        ["livenessProbe"] = Probe(new JsonObject { ["tcpSocket"] = new JsonObject { ["port"] = TargetPort(endpoint) } }),
         ["podSecurityContext"] = ImageUser(),
     };
 
@@ -196,11 +193,6 @@ public static class KubernetesDeploymentExtensions
         handler["failureThreshold"] = 3;
         return handler;
     }
-
-    private static JsonObject Exec(string script) => new()
-    {
-        ["exec"] = new JsonObject { ["command"] = new JsonArray("sh", "-c", script) },
-    };
 
     private static int TargetPort(EndpointReference endpoint) =>
         endpoint.Resource.Annotations.OfType<EndpointAnnotation>().Single(e => e.Name == endpoint.EndpointName).TargetPort
