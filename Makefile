@@ -21,10 +21,9 @@ run: build
 test: build
 	@bash eng/test.sh $(CONFIGURATION)
 
-## Write the Aspire manifest and the Kubernetes manifests (aspirate-output/, committed; its *.secret.env files are not).
+## Write Aspire's manifest (aspire-manifest.json) and, from it, the Kubernetes manifests (aspirate-output/, committed; its *.secret.env files are not).
 publish: build
-	dotnet run --project Avatar.AppHost -c $(CONFIGURATION) --no-build -- --publisher manifest --output-path aspire-manifest.json
-	dotnet run --project Avatar.AppHost -c $(CONFIGURATION) --no-build -- --publisher kubernetes --output-path aspirate-output
+	@bash eng/publish.sh $(CONFIGURATION) aspire-manifest.json aspirate-output
 
 ## Benchmarks: `make bench` for all groups (redis, grpc, a2f, chat), `make bench BENCH=redis` for one. Results: artifacts/bench/<group>.json.
 bench: setup

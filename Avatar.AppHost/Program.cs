@@ -7,6 +7,10 @@ var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOpt
 // says "Avatar is running" once every resource is healthy.
 builder.RunProjectsFromBuildOutput().ReportWhenReady();
 
+// Published, each resource also carries what Kubernetes needs and Aspire's manifest lacks (replicas, GPUs, probes,
+// requests and limits, Jobs): `make publish` turns the manifest into aspirate-output/ (see eng/Avatar.Kubernetes).
+builder.AddKubernetesDeploymentInfo();
+
 // Data: durable state in PostgreSQL, what may be lost or rebuilt in Redis. Run mode uses the machine's own servers
 // (there is no container runtime here); publishing writes Aspire's postgres and redis containers.
 var db = builder.AddPostgresDatabase("postgres", "avatardb");
@@ -24,21 +28,22 @@ var api = builder.AddProject<Projects.Avatar_Api>("api")
     .WithReference(db).WithReference(redis)
     .WaitFor(db).WaitForCompletion(migrations)
     .WithReplicas(2)
-    .WithHttpHealthCheck("/health")
+    .WithHealthProbes()
     .WithExternalHttpEndpoints();
 
 // Audio to blend shapes over NVIDIA's Audio2Face-3D gRPC API: clients call the controller, which pushes audio to an
 // inference replica and gets the animation back on its animation port. Their endpoints come from each project's
-// Kestrel settings (grpc 50000; grpc 52000 and animation 51000); in containers they listen on NVIDIA's ports.
+// Kestrel settings (grpc 50000; grpc 52000 and animation 51000); in containers they listen on NVIDIA's ports. Both are
+// ready when their gRPC health service says so.
 var inference = builder.AddProject<Projects.Avatar_A2F_Inference>("a2f-inference")
-    .WithContainerPort("grpc", 50010)
-    .WithHttpHealthCheck("/health")
+    .WithContainerPorts(("grpc", 50010))
+    .WithHealthProbes().WithGrpcReadinessProbe("grpc")
     .WithGpu();
 
 var controller = builder.AddProject<Projects.Avatar_A2F_Controller>("a2f-controller")
-    .WithContainerPort("grpc", 52010).WithContainerPort("animation", 51010)
+    .WithContainerPorts(("grpc", 52010), ("animation", 51010))
     .WithReference(inference).WaitFor(inference)
-    .WithHttpHealthCheck("/health")
+    .WithHealthProbes().WithGrpcReadinessProbe("grpc")
     .WithEndpoint("grpc", e => e.IsExternal = true);
 inference.WithReference(controller);
 
@@ -47,15 +52,15 @@ builder.AddProject<Projects.Avatar_Chat>("chat")
     .WithHttpEndpoint(port: 4009)
     .WithReference(db).WithReference(api).WithReference(controller)
     .WaitForCompletion(migrations).WaitFor(api).WaitFor(controller)
-    .WithEnvironment("Chat__PublicApiUrl", api.GetEndpoint("http")) // where the browser client finds the Api
+    .WithPublicUrl("Chat__PublicApiUrl", api.GetEndpoint("http")) // where the browser client finds the Api
     .WithChatProviders(builder)
-    .WithHttpHealthCheck("/health")
+    .WithHealthProbes()
     .WithExternalHttpEndpoints();
 
 builder.AddProject<Projects.Avatar_Worker>("worker")
     .WithHttpEndpoint()
     .WithReference(db).WithReference(redis)
     .WaitFor(redis).WaitForCompletion(migrations)
-    .WithHttpHealthCheck("/health");
+    .WithHealthProbes();
 
 builder.Build().Run();
