@@ -3,9 +3,9 @@ using Avatar.Hosting;
 // Every resource's console output is echoed here too, prefixed by its name; the dashboard has it all as well.
 var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions { Args = args, EnableResourceLogging = true });
 
-// Projects start from their build output: stopping them is then immediate (see RunProjectsFromBuildOutput). The run
-// says "Avatar is running" once every resource is healthy.
-builder.RunProjectsFromBuildOutput().ReportWhenReady();
+// Projects start from their build output: stopping them is then immediate (see RunProjectsFromBuildOutput). A process
+// that crashes starts again, as in Kubernetes. The run says "Avatar is running" once every resource is healthy.
+builder.RunProjectsFromBuildOutput().RestartCrashedProcesses().ReportWhenReady();
 
 // Published, each resource also carries what Kubernetes needs and Aspire's manifest lacks (replicas, GPUs, probes,
 // requests and limits, Jobs): `make publish` turns the manifest into aspirate-output/ (see eng/Avatar.Kubernetes).

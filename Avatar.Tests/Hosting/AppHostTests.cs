@@ -34,3 +34,40 @@ public sealed class AppHostTests
         Assert.Equal(["postgres", "avatardb", "redis", "migrations", "api"], builder.VisibleResourceNames());
     }
 }
+
+public sealed class CrashRestartTests
+{
+    [Fact]
+    public async Task AKilledServiceStartsAgainAndAStoppedOneStaysStopped()
+    {
+        var builder = await AvatarTesting.CreateBuilderAsync();
+        builder.KeepOnly("worker");
+        await using var app = await builder.StartAsync(TimeSpan.FromSeconds(120), "worker");
+        var first = Assert.Single(await app.ProcessIdsAsync("worker"));
+
+        AvatarTesting.Kill(first);
+
+        var second = await EventuallyAsync(async () => (await app.ProcessIdsAsync("worker")).SingleOrDefault(), pid => pid != 0 && pid != first);
+        await app.ResourceNotifications.WaitForResourceHealthyAsync("worker").WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal([second], await app.ProcessIdsAsync("worker")); // started once, not once per notification
+
+        await app.StopResourceAsync("worker");
+        await Task.Delay(TimeSpan.FromSeconds(3)); // past the first restart delay
+        Assert.Empty(await app.ProcessIdsAsync("worker"));
+    }
+
+    private static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> done)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var value = await read();
+            if (done(value))
+            {
+                return value;
+            }
+            Assert.True(DateTime.UtcNow < deadline, "timed out");
+            await Task.Delay(200);
+        }
+    }
+}

@@ -95,6 +95,7 @@ internal static class AvatarTesting
     /// <summary>The operating system's process id of each running replica.</summary>
     public static async Task<IReadOnlyList<int>> ProcessIdsAsync(this DistributedApplication app, string name) =>
         [.. (await app.ReplicasAsync(name))
+            .Where(r => r.Snapshot.State?.Text == KnownResourceStates.Running)
             .Select(r => r.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value)
             .Select(v => v is null ? 0 : Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture))
             .Where(pid => pid > 0)];
