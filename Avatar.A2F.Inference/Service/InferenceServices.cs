@@ -16,7 +16,7 @@ public static class InferenceServices
             options.AnimationAddress = fromAppHost;
         }
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(_ => new BatchingVisemeModel(new OnnxVisemeModel(options.ModelPath, options.UseCuda)));
+        builder.Services.AddSingleton(sp => new BatchingVisemeModel(OnnxVisemeModel.Load(options.ModelPath, options.UseCuda, sp.GetRequiredService<ILoggerFactory>())));
         builder.Services.AddSingleton<AnimationChannels>();
         builder.Services.AddSingleton<A2FInferenceService>();
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 16 * 1024 * 1024);

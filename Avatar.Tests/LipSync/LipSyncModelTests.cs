@@ -1,5 +1,7 @@
 using Avatar.A2F.Inference.LipSync;
 using Avatar.Espeak;
+using Google.Protobuf;
+using Onnx;
 
 namespace Avatar.Tests.LipSync;
 
@@ -100,8 +102,12 @@ public sealed class ShippedLipSyncModelTests
     [Fact]
     public void AFileThatIsNotALipSyncModelIsRefusedClearly()
     {
-        using var file = new TemporaryFile(new Avatar.Onnx.OnnxModelBuilder()
-            .AddInput("x", Avatar.Onnx.TensorElementType.Float, 1, 2).AddNode("Relu", ["x"], ["y"]).AddOutput("y", Avatar.Onnx.TensorElementType.Float, 1, 2).ToBytes());
+        using var file = new TemporaryFile(OnnxGraph.Model(new GraphProto
+        {
+            Input = { OnnxGraph.FloatTensor("x", 1, 2) },
+            Node = { OnnxGraph.Node("Relu", ["x"], ["y"]) },
+            Output = { OnnxGraph.FloatTensor("y", 1, 2) },
+        }).ToByteArray());
 
         var error = Assert.Throws<InvalidDataException>(() => new OnnxVisemeModel(file.Path));
 
