@@ -15,16 +15,17 @@ internal static class OnnxRuntimeLog
     [ThreadStatic] private static KeptErrors? t_keptErrors;
 
     /// <summary>
-    /// Sends ONNX Runtime's log to <paramref name="logger"/>. Only the first use of ONNX Runtime in a process can set
-    /// this (its environment is made once), so the service calls it before loading the model; later calls change nothing.
+    /// Sends ONNX Runtime's log to <paramref name="logger"/>. ONNX Runtime takes a log function only when its environment
+    /// is made, once per process on first use, so the service calls this before it loads the model; where something else
+    /// used ONNX Runtime first, its log stays on stderr.
     /// </summary>
     public static void WriteTo(ILogger logger)
     {
+        s_logger = logger;
         if (OrtEnv.IsCreated)
         {
             return;
         }
-        s_logger = logger;
         var options = new EnvironmentCreationOptions
         {
             logId = "avatar",

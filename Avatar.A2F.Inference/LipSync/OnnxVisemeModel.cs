@@ -89,7 +89,7 @@ public sealed class OnnxVisemeModel : IVisemeModel, IDisposable
         }
         catch (OnnxRuntimeException ex)
         {
-            return (null, string.Join(" ", [ex.Message, .. errors.Messages]));
+            return (null, string.Join("; ", [ex.Message, .. errors.Messages.Select(m => m.Trim())]));
         }
     }
 
