@@ -1,12 +1,16 @@
 using System.Globalization;
-using Avatar.Onnx;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Onnx;
+using SessionOptions = Microsoft.ML.OnnxRuntime.SessionOptions;
 
 namespace Avatar.A2F.Inference.LipSync;
 
 /// <summary>
-/// The lip-sync network as an ONNX model run by ONNX Runtime (lib/Avatar.Onnx): what the service runs, on a GPU through
-/// the CUDA execution provider when one is present and asked for. <see cref="Export"/> writes a trained
-/// <see cref="LipSyncNetwork"/> as such a model: normalisation, three dense layers and a softmax.
+/// The lip-sync network as an ONNX model run by ONNX Runtime (Microsoft.ML.OnnxRuntime): what the service runs, on a GPU
+/// through the CUDA execution provider when it can. <see cref="Export"/> writes a trained <see cref="LipSyncNetwork"/> as
+/// such a model: normalisation, three dense layers and a softmax.
 /// </summary>
 public sealed class OnnxVisemeModel : IVisemeModel, IDisposable
 {
@@ -16,31 +20,115 @@ public sealed class OnnxVisemeModel : IVisemeModel, IDisposable
     /// <summary>The model's output: viseme probabilities, [rows, <see cref="LipSyncNetwork.Outputs"/>].</summary>
     public const string OutputName = "visemes";
 
-    private readonly InferenceSession _session;
+    private const string CudaProvider = "CUDAExecutionProvider";
+    private static readonly string[] s_inputNames = [InputName];
+    private static readonly string[] s_outputNames = [OutputName];
 
-    /// <summary>Loads a model file; with <paramref name="useCuda"/>, runs it on CUDA device 0 (fails clearly without one).</summary>
-    public OnnxVisemeModel(string path, bool useCuda = false)
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
+
+    /// <summary>Loads a model file to run on the CPU.</summary>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="InvalidDataException">The file is not an ONNX model, or not a lip-sync model.</exception>
+    public OnnxVisemeModel(string path)
+        : this(path, CreateSession(path, cuda: false), runsOnCuda: false)
     {
-        using var options = new Avatar.Onnx.SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.All };
-        if (useCuda)
+    }
+
+    private OnnxVisemeModel(string path, InferenceSession session, bool runsOnCuda)
+    {
+        _session = session;
+        RunsOnCuda = runsOnCuda;
+        if (!IsLipSyncModel(session))
         {
-            options.AppendExecutionProvider_CUDA();
-        }
-        _session = new InferenceSession(path, options);
-        var input = _session.InputMetadata.GetValueOrDefault(InputName);
-        if (input is null || input.Dimensions is not [_, LipSyncNetwork.InputSize] || !_session.OutputMetadata.ContainsKey(OutputName))
-        {
-            throw new InvalidDataException($"{path} is not a lip-sync model: it needs input '{InputName}' [N, {LipSyncNetwork.InputSize}] and output '{OutputName}'.");
+            session.Dispose();
+            _runOptions.Dispose();
+            throw new InvalidDataException($"{path} is not a lip-sync model: it needs one input '{InputName}' [N, {LipSyncNetwork.InputSize}] and an output '{OutputName}' [N, {LipSyncNetwork.Outputs}], of floats.");
         }
     }
+
+    /// <summary>Whether the model runs on the GPU (CUDA device 0) rather than on the CPU.</summary>
+    public bool RunsOnCuda { get; }
+
+    /// <summary>
+    /// Loads a model file for the service. With <paramref name="useCuda"/>, CUDA device 0 is tried first; where it cannot
+    /// be used (no GPU, no CUDA libraries, a CPU build of ONNX Runtime) the model runs on the CPU and one warning says
+    /// why. A file that is no lip-sync model fails here, so at start and never mid-stream.
+    /// </summary>
+    public static OnnxVisemeModel Load(string path, bool useCuda, ILoggerFactory loggers)
+    {
+        OnnxRuntimeLog.WriteTo(loggers.CreateLogger("Microsoft.ML.OnnxRuntime"));
+        var logger = loggers.CreateLogger<OnnxVisemeModel>();
+        if (!useCuda)
+        {
+            logger.LogInformation("The lip-sync model {Path} runs on the CPU.", path);
+            return new OnnxVisemeModel(path);
+        }
+        var (cudaSession, whyNot) = TryCreateCudaSession(path);
+        if (cudaSession is not null)
+        {
+            logger.LogInformation("The lip-sync model {Path} runs on CUDA device 0.", path);
+            return new OnnxVisemeModel(path, cudaSession, runsOnCuda: true);
+        }
+        // Loaded before the warning: when the file itself is what CUDA failed on, the start fails on that, not on CUDA.
+        var model = new OnnxVisemeModel(path);
+        logger.LogWarning("A2F:UseCuda is set, but CUDA cannot be used, so the lip-sync model runs on the CPU: {Reason}", whyNot);
+        return model;
+    }
+
+    private static (InferenceSession? Session, string? WhyNot) TryCreateCudaSession(string path)
+    {
+        if (!OrtEnv.Instance().GetAvailableProviders().Contains(CudaProvider))
+        {
+            return (null, $"ONNX Runtime {OrtEnv.Instance().GetVersionString()} is its CPU build, without the CUDA execution provider (build with -p:OnnxRuntimeGpu=true).");
+        }
+        using var errors = OnnxRuntimeLog.KeepErrors();
+        try
+        {
+            return (CreateSession(path, cuda: true), null);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            return (null, string.Join("; ", [ex.Message, .. errors.Messages.Select(m => m.Trim())]));
+        }
+    }
+
+    private static InferenceSession CreateSession(string path, bool cuda)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"The lip-sync model {path} does not exist (`make model` writes it).", path);
+        }
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        try
+        {
+            if (cuda)
+            {
+                options.AppendExecutionProvider_CUDA(0);
+            }
+            return new InferenceSession(path, options);
+        }
+        catch (OnnxRuntimeException ex) when (!cuda)
+        {
+            throw new InvalidDataException($"{path} is not a model ONNX Runtime can load: {ex.Message}", ex);
+        }
+    }
+
+    private static bool IsLipSyncModel(InferenceSession session) =>
+        session.InputMetadata.Count == 1
+        && session.InputMetadata.TryGetValue(InputName, out var input) && IsFloatRows(input, LipSyncNetwork.InputSize)
+        && session.OutputMetadata.TryGetValue(OutputName, out var output) && IsFloatRows(output, LipSyncNetwork.Outputs);
+
+    private static bool IsFloatRows(NodeMetadata node, int width) =>
+        node.IsTensor && node.ElementDataType == TensorElementType.Float && node.Dimensions is [_, var w] && w == width;
 
     /// <inheritdoc />
     public void Run(Memory<float> inputs, int rows, Memory<float> probabilities)
     {
-        // ONNX Runtime reads and writes the callers' (pooled) buffers in place: no copies.
-        using var inputValue = OrtValue.CreateTensorValueFromMemory(inputs[..(rows * LipSyncNetwork.InputSize)], [rows, LipSyncNetwork.InputSize]);
-        using var outputValue = OrtValue.CreateTensorValueFromMemory(probabilities[..(rows * LipSyncNetwork.Outputs)], [rows, LipSyncNetwork.Outputs]);
-        _session.Run([inputValue], [outputValue]);
+        // The tensors wrap the callers' (pooled) buffers: on the CPU, ONNX Runtime reads and writes them in place.
+        using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, inputs[..(rows * LipSyncNetwork.InputSize)], [rows, LipSyncNetwork.InputSize]);
+        using var output = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, probabilities[..(rows * LipSyncNetwork.Outputs)], [rows, LipSyncNetwork.Outputs]);
+        _session.Run(_runOptions, s_inputNames, [input], s_outputNames, [output]);
     }
 
     /// <summary>The network as an ONNX model.</summary>
@@ -53,31 +141,45 @@ public sealed class OnnxVisemeModel : IVisemeModel, IDisposable
             mean[i] = network.Mean[i % LogMelSpectrogram.Bands];
             std[i] = network.Std[i % LogMelSpectrogram.Bands];
         }
-        return new OnnxModelBuilder()
-            .AddInput(InputName, TensorElementType.Float, -1, LipSyncNetwork.InputSize)
-            .AddInitializer("mean", mean, LipSyncNetwork.InputSize)
-            .AddInitializer("std", std, LipSyncNetwork.InputSize)
-            .AddInitializer("w1", network.W1, LipSyncNetwork.Hidden, LipSyncNetwork.InputSize)
-            .AddInitializer("b1", network.B1, LipSyncNetwork.Hidden)
-            .AddInitializer("w2", network.W2, LipSyncNetwork.Hidden, LipSyncNetwork.Hidden)
-            .AddInitializer("b2", network.B2, LipSyncNetwork.Hidden)
-            .AddInitializer("w3", network.W3, LipSyncNetwork.Outputs, LipSyncNetwork.Hidden)
-            .AddInitializer("b3", network.B3, LipSyncNetwork.Outputs)
-            .AddNode("Sub", [InputName, "mean"], ["centred"])
-            .AddNode("Div", ["centred", "std"], ["normalised"])
-            .AddNode("Gemm", ["normalised", "w1", "b1"], ["z1"], ("transB", 1))
-            .AddNode("Relu", ["z1"], ["h1"])
-            .AddNode("Gemm", ["h1", "w2", "b2"], ["z2"], ("transB", 1))
-            .AddNode("Relu", ["z2"], ["h2"])
-            .AddNode("Gemm", ["h2", "w3", "b3"], ["logits"], ("transB", 1))
-            .AddNode("Softmax", ["logits"], [OutputName], ("axis", 1))
-            .AddOutput(OutputName, TensorElementType.Float, -1, LipSyncNetwork.Outputs)
-            .AddMetadata("avatar.lipsync.bands", LogMelSpectrogram.Bands.ToString(CultureInfo.InvariantCulture))
-            .AddMetadata("avatar.lipsync.context", $"past {LipSyncNetwork.Past}, future {LipSyncNetwork.Future} frames of 10 ms")
-            .AddMetadata("avatar.lipsync.visemes", string.Join(',', Enum.GetNames<Viseme>()))
-            .ToBytes();
+        var graph = new GraphProto
+        {
+            Name = "graph",
+            Input = { OnnxGraph.FloatTensor(InputName, -1, LipSyncNetwork.InputSize) },
+            Initializer =
+            {
+                OnnxGraph.Weights("mean", mean, LipSyncNetwork.InputSize),
+                OnnxGraph.Weights("std", std, LipSyncNetwork.InputSize),
+                OnnxGraph.Weights("w1", network.W1, LipSyncNetwork.Hidden, LipSyncNetwork.InputSize),
+                OnnxGraph.Weights("b1", network.B1, LipSyncNetwork.Hidden),
+                OnnxGraph.Weights("w2", network.W2, LipSyncNetwork.Hidden, LipSyncNetwork.Hidden),
+                OnnxGraph.Weights("b2", network.B2, LipSyncNetwork.Hidden),
+                OnnxGraph.Weights("w3", network.W3, LipSyncNetwork.Outputs, LipSyncNetwork.Hidden),
+                OnnxGraph.Weights("b3", network.B3, LipSyncNetwork.Outputs),
+            },
+            Node =
+            {
+                OnnxGraph.Node("Sub", [InputName, "mean"], ["centred"]),
+                OnnxGraph.Node("Div", ["centred", "std"], ["normalised"]),
+                OnnxGraph.Node("Gemm", ["normalised", "w1", "b1"], ["z1"], ("transB", 1)),
+                OnnxGraph.Node("Relu", ["z1"], ["h1"]),
+                OnnxGraph.Node("Gemm", ["h1", "w2", "b2"], ["z2"], ("transB", 1)),
+                OnnxGraph.Node("Relu", ["z2"], ["h2"]),
+                OnnxGraph.Node("Gemm", ["h2", "w3", "b3"], ["logits"], ("transB", 1)),
+                OnnxGraph.Node("Softmax", ["logits"], [OutputName], ("axis", 1)),
+            },
+            Output = { OnnxGraph.FloatTensor(OutputName, -1, LipSyncNetwork.Outputs) },
+        };
+        var model = OnnxGraph.Model(graph);
+        model.MetadataProps.Add(new StringStringEntryProto { Key = "avatar.lipsync.bands", Value = LogMelSpectrogram.Bands.ToString(CultureInfo.InvariantCulture) });
+        model.MetadataProps.Add(new StringStringEntryProto { Key = "avatar.lipsync.context", Value = $"past {LipSyncNetwork.Past}, future {LipSyncNetwork.Future} frames of 10 ms" });
+        model.MetadataProps.Add(new StringStringEntryProto { Key = "avatar.lipsync.visemes", Value = string.Join(',', Enum.GetNames<Viseme>()) });
+        return model.ToByteArray();
     }
 
     /// <inheritdoc />
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
 }

@@ -15,7 +15,7 @@ public static class InferenceServices
             options.AnimationAddress = fromAppHost;
         }
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(_ => new BatchingVisemeModel(new OnnxVisemeModel(options.ModelPath, options.UseCuda)));
+        builder.Services.AddSingleton(sp => new BatchingVisemeModel(OnnxVisemeModel.Load(options.ModelPath, options.UseCuda, sp.GetRequiredService<ILoggerFactory>())));
         builder.Services.AddSingleton<AnimationChannels>();
         // Well above the largest buffer the rules allow (10 s at 144 kHz, 2.9 MB): a buffer somewhat over it gets
         // INVALID_ARGUMENT naming the limit, not the bare RESOURCE_EXHAUSTED of the default 4 MiB.

@@ -68,6 +68,10 @@ public static unsafe class EspeakSynthesizer
             Check(espeak_SetVoiceByName(options.Voice), $"voice '{options.Voice}'");
             Check(espeak_SetParameter(ParameterRate, Math.Clamp(options.WordsPerMinute, 80, 450), 0), "rate");
             Check(espeak_SetParameter(ParameterPitch, Math.Clamp(options.Pitch, 0, 100), 0), "pitch");
+            // Some voices (the +f variants) breathe: espeak-ng draws that noise from the C library's rand(), whose state
+            // anything in the process may move (the .NET runtime does). Reseeding makes the clip depend only on the calls
+            // made to espeak-ng, so the same calls in a new process give the same samples, and training is reproducible.
+            srand(1);
             var collector = new Collector { Cancellation = cancellationToken };
             t_collector = collector;
             try
@@ -172,6 +176,7 @@ public static unsafe class EspeakSynthesizer
     [DllImport(Library)] private static extern int espeak_SetParameter(int parameter, int value, int relative);
     [DllImport(Library)] private static extern int espeak_Synth(void* text, nuint size, uint position, int positionType, uint endPosition, uint flags, uint* uniqueIdentifier, void* userData);
     [DllImport(Library)] private static extern int espeak_Synchronize();
+    [DllImport("libc.so.6")] private static extern void srand(uint seed);
 }
 
 /// <summary>espeak-ng is missing, or refused a voice, parameter or text.</summary>

@@ -1,0 +1,125 @@
+using System.Collections.Concurrent;
+using Avatar.A2F.Contracts;
+using Avatar.A2F.Inference.LipSync;
+using Avatar.A2F.Inference.Service;
+using Avatar.Espeak;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Avatar.Tests.LipSync;
+
+/// <summary>How the inference service loads its model: on CUDA when asked for and possible, else on the CPU, saying why.</summary>
+public sealed class LipSyncModelLoadingTests
+{
+    private static readonly string s_modelCategory = typeof(OnnxVisemeModel).FullName!;
+
+    [Fact]
+    public void WithCudaAskedForTheModelRunsWhereItCanAndOneLineSaysWhereAndWhy()
+    {
+        var log = new LogCapture();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(log));
+
+        using var model = OnnxVisemeModel.Load(LipSyncCommands.DefaultModelPath, useCuda: true, loggers);
+
+        var line = Assert.Single(log.Entries, e => e.Category == s_modelCategory);
+        if (model.RunsOnCuda)
+        {
+            Assert.Equal(LogLevel.Information, line.Level);
+            Assert.Contains("CUDA device 0", line.Message);
+        }
+        else
+        {
+            Assert.Equal(LogLevel.Warning, line.Level);
+            Assert.Matches("runs on the CPU: .{10,}", line.Message);
+            if (!OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"))
+            {
+                Assert.Contains("-p:OnnxRuntimeGpu=true", line.Message);
+            }
+        }
+        using var cpu = new OnnxVisemeModel(LipSyncCommands.DefaultModelPath);
+        VisemeModelAssert.Agree(cpu, model, rows: 5, seed: 7);
+    }
+
+    [Fact]
+    public void WithoutCudaTheModelRunsOnTheCpuAndSaysSo()
+    {
+        var log = new LogCapture();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(log));
+
+        using var model = OnnxVisemeModel.Load(LipSyncCommands.DefaultModelPath, useCuda: false, loggers);
+
+        Assert.False(model.RunsOnCuda);
+        var line = Assert.Single(log.Entries, e => e.Category == s_modelCategory);
+        Assert.Equal(LogLevel.Information, line.Level);
+        Assert.Contains("runs on the CPU", line.Message);
+    }
+
+    [Fact]
+    public void ABadModelFileFailsTheLoadEvenWithCudaAskedForAndNoFallbackIsClaimed()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"garbage-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(path, "not a model"u8.ToArray());
+        var log = new LogCapture();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(log));
+        try
+        {
+            var garbage = Assert.Throws<InvalidDataException>(() => OnnxVisemeModel.Load(path, useCuda: true, loggers));
+            var missing = Assert.Throws<FileNotFoundException>(() => OnnxVisemeModel.Load(path + ".missing", useCuda: true, loggers));
+
+            Assert.Contains(path, garbage.Message);
+            Assert.Contains("InvalidProtobuf", garbage.Message);
+            Assert.Contains(path + ".missing", missing.Message);
+            Assert.DoesNotContain(log.Entries, e => e.Category == s_modelCategory && e.Level >= LogLevel.Warning);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task WithCudaAskedForTheServiceLoadsItsModelLogsWhereItRunsAndInfersSpeech()
+    {
+        var log = new LogCapture();
+        var builder = TestWebHost.CreateBuilder();
+        builder.Configuration["A2F:UseCuda"] = "true";
+        builder.Logging.ClearProviders().AddProvider(log);
+        builder.AddInferenceServices();
+        await using var app = builder.Build();
+
+        // What the service's start does: a model that cannot be loaded fails here, before any stream.
+        var model = app.Services.GetRequiredService<BatchingVisemeModel>();
+        var clip = SpeechCorpus.Speak("Papa bought my mom a map of the bay.", new SpeechOptions("en-us"));
+        var frames = new List<BlendFrame>();
+        var stream = new LipSyncStream(model, 16000);
+        await stream.PushAsync(clip.Samples, frames);
+        await stream.CompleteAsync(frames);
+
+        Assert.Single(log.Entries, e => e.Category == s_modelCategory);
+        var jawOpen = BlendShapes.Names.ToList().IndexOf("JawOpen");
+        Assert.True(frames.Max(f => f.Weights[jawOpen]) > 0.3, "the jaw should open on speech");
+        Assert.True(model.Statistics.Runs > 0);
+    }
+
+    private sealed class LogCapture : ILoggerProvider
+    {
+        public ConcurrentQueue<(string Category, LogLevel Level, string Message)> Entries { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(LogCapture capture, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                capture.Entries.Enqueue((category, logLevel, formatter(state, exception)));
+        }
+    }
+}
