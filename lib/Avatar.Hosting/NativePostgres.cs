@@ -138,12 +138,8 @@ public static class NativePostgresBuilderExtensions
         var database = new NativePostgresDatabaseResource(name, databaseName ?? name, server.Resource);
         server.Resource.AddDatabase(name, database.DatabaseName);
 
-        string? connectionString = null;
-        builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(database, async (_, cancellationToken) =>
-            connectionString = await database.ConnectionStringExpression.GetValueAsync(cancellationToken).ConfigureAwait(false));
         var healthCheckKey = $"{name}_check";
-        builder.Services.AddHealthChecks().AddNpgSql(_ => connectionString ?? throw new InvalidOperationException("The connection string is not available yet."),
-            name: healthCheckKey);
+        builder.Services.AddHealthChecks().AddNpgSql(NativeState.ConnectionStringWhenAvailable(builder, database), name: healthCheckKey);
 
         // Aspire gives a child its parent's state only when the parent is a container: mirror it here, so that what
         // waits for the database starts once the server runs and the database answers.

@@ -51,12 +51,8 @@ public static class NativeRedisBuilderExtensions
         var configFile = Path.Combine(directory, "redis.conf");
         var ephemeral = NativeState.IsEphemeral(builder);
 
-        string? connectionString = null;
-        builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(redis, async (_, cancellationToken) =>
-            connectionString = await redis.ConnectionStringExpression.GetValueAsync(cancellationToken).ConfigureAwait(false));
         var healthCheckKey = $"{name}_check";
-        builder.Services.AddHealthChecks().AddRedis(_ => connectionString ?? throw new InvalidOperationException("The connection string is not available yet."),
-            name: healthCheckKey);
+        builder.Services.AddHealthChecks().AddRedis(NativeState.ConnectionStringWhenAvailable(builder, redis), name: healthCheckKey);
 
         // The password goes into a file only its owner can read, never onto a command line where ps would show it.
         builder.Eventing.Subscribe<BeforeResourceStartedEvent>(redis, async (_, cancellationToken) =>

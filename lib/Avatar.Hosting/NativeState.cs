@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 
 namespace Avatar.Hosting;
 
@@ -49,6 +50,18 @@ internal static class NativeState
             }
         }
         return true;
+    }
+
+    /// <summary>
+    /// The resource's connection string, for a health check registered before Aspire has resolved it (it does when the
+    /// resource starts, and a check runs only once the resource runs).
+    /// </summary>
+    public static Func<IServiceProvider, string> ConnectionStringWhenAvailable(IDistributedApplicationBuilder builder, IResourceWithConnectionString resource)
+    {
+        string? connectionString = null;
+        builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(resource, async (_, cancellationToken) =>
+            connectionString = await resource.ConnectionStringExpression.GetValueAsync(cancellationToken).ConfigureAwait(false));
+        return _ => connectionString ?? throw new InvalidOperationException($"The connection string of {resource.Name} is not available yet.");
     }
 
     /// <summary>Runs a command to its end; its exit code and everything it printed.</summary>
