@@ -66,7 +66,7 @@ public static class A2FBench
 
             var sustained = 0;
             var p99AtSustained = 0.0;
-            foreach (var streams in new[] { 10, 25, 50, 75, 100, 150 })
+            foreach (var streams in new[] { 10, 25, 40, 50, 75, 100, 150 })
             {
                 var results = await Task.WhenAll(Enumerable.Range(0, streams).Select(i => StreamAsync(client, speech, paced: true, offsetMs: i * ChunkMs / streams)));
                 var lateness = results.SelectMany(r => r.LatenessMs).Order().ToList();
