@@ -6,6 +6,8 @@ using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
 using Avatar.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Avatar.Bench;
 
@@ -25,6 +27,9 @@ public static class ChatBench
         var data = Directory.CreateTempSubdirectory("avatar-bench-").FullName;
         await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Avatar_AppHost>(
             [$"--Avatar:DataDirectory={data}", "--Avatar:Ephemeral=true"]);
+        // Every process's console output would bury the figures, as in the tests.
+        builder.Services.AddLogging(logging => logging.AddFilter($"{builder.Environment.ApplicationName}.Resources", LogLevel.None)
+            .AddFilter("Aspire.Hosting", LogLevel.Warning));
         builder.KeepOnly("chat");
         await using var app = await builder.BuildAsync();
         await app.StartAsync();
