@@ -8,8 +8,8 @@ namespace Avatar.LiveLink;
 /// </summary>
 public sealed class ConversationPlayer(FacePlayer player, TextWriter output, TextWriter log)
 {
-    // Chat sends a sentence's frames after its audio; a turn whose face is this late starts with the voice alone.
-    private static readonly TimeSpan s_startWithoutFramesAfter = TimeSpan.FromSeconds(1);
+    // Chat sends a sentence's frames after its voice: the voice waits this long for a late face, then goes on alone.
+    private static readonly TimeSpan s_maxFaceWait = TimeSpan.FromSeconds(1);
 
     // Handle runs on the socket's reader, Interrupt on the console's: one lock keeps the turn's state whole.
     private readonly Lock _sync = new();
@@ -95,7 +95,7 @@ public sealed class ConversationPlayer(FacePlayer player, TextWriter output, Tex
                 break;
             case "turn.start":
                 _turnId = turnId;
-                _turn = player.BeginTurn(s_startWithoutFramesAfter);
+                _turn = player.BeginTurn(s_maxFaceWait);
                 if (_mapping is not null)
                 {
                     _turn.SetNames(_mapping);
@@ -121,7 +121,7 @@ public sealed class ConversationPlayer(FacePlayer player, TextWriter output, Tex
                 _turn?.End();
                 break;
             case "error":
-                // lipsync_unavailable among them: the voice then starts without the face (s_startWithoutFramesAfter).
+                // lipsync_unavailable among them: the voice then starts without the face (s_maxFaceWait).
                 log.WriteLine($"Chat: {message.GetProperty("code").GetString()}: {message.GetProperty("message").GetString()}");
                 break;
         }

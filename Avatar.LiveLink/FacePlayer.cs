@@ -52,15 +52,15 @@ public sealed class FacePlayer : IDisposable
     }
 
     /// <summary>
-    /// A new turn, replacing (and silencing) any turn still playing. Its audio starts once the first frame is there, the
-    /// turn has ended, or <paramref name="startWithoutFramesAfter"/> has passed since its first audio (the face is late).
+    /// A new turn, replacing (and silencing) any turn still playing. Its audio starts once the first frame is there, or the
+    /// turn has ended; the voice waits for a late face at most <paramref name="maxFaceWait"/>, then goes on.
     /// </summary>
-    public SpokenTurn BeginTurn(TimeSpan startWithoutFramesAfter)
+    public SpokenTurn BeginTurn(TimeSpan maxFaceWait)
     {
         lock (_lock)
         {
             StopTurn();
-            _turn = new SpokenTurn(_lock, startWithoutFramesAfter);
+            _turn = new SpokenTurn(_lock, maxFaceWait);
             return _turn;
         }
     }
@@ -201,17 +201,19 @@ public sealed class FacePlayer : IDisposable
 public sealed class SpokenTurn
 {
     private readonly Lock _lock;
-    private readonly TimeSpan _startWithoutFramesAfter;
+    private readonly TimeSpan _maxFaceWait;
     private readonly TaskCompletionSource<bool> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ArkitMapping? _mapping;
     private long _firstAudioAt;
     private long _lastTick;
+    private long _waitingSince;
     private double _played;
+    private double _coveredUntil;
 
-    internal SpokenTurn(Lock sync, TimeSpan startWithoutFramesAfter)
+    internal SpokenTurn(Lock sync, TimeSpan maxFaceWait)
     {
         _lock = sync;
-        _startWithoutFramesAfter = startWithoutFramesAfter;
+        _maxFaceWait = maxFaceWait;
     }
 
     /// <summary>Completes when the turn has played to its end (false) or was stopped (true).</summary>
@@ -281,6 +283,7 @@ public sealed class SpokenTurn
             mapping.Map(weights, curves);
             Frames.Enqueue((time, curves));
             FramesReceived++;
+            _coveredUntil = Math.Max(_coveredUntil, time + (1.0 / LiveLinkFacePacket.Fps));
         }
     }
 
@@ -294,7 +297,7 @@ public sealed class SpokenTurn
     }
 
     internal bool ReadyToStart(long now) =>
-        Ended || (Audio.WrittenCount > 0 && (Frames.Count > 0 || Stopwatch.GetElapsedTime(_firstAudioAt, now) >= _startWithoutFramesAfter));
+        Ended || (Audio.WrittenCount > 0 && (Frames.Count > 0 || Stopwatch.GetElapsedTime(_firstAudioAt, now) >= _maxFaceWait));
 
     internal void Start(long now, double frameBase)
     {
@@ -303,10 +306,28 @@ public sealed class SpokenTurn
         FrameBase = frameBase;
     }
 
-    /// <summary>Moves the clock on by the time since the last tick, never past the audio there is; the samples played.</summary>
+    /// <summary>
+    /// Moves the clock on by the time since the last tick, never past the audio there is, nor past the frames there are
+    /// while more are coming: Chat sends a sentence's face after its voice, and a late face would lag the voice. The
+    /// voice waits for the face up to the turn's limit, then goes on alone until the face catches up. The samples played.
+    /// </summary>
     internal int Advance(long now, int total)
     {
-        _played = Math.Min(total, _played + (Stopwatch.GetElapsedTime(_lastTick, now).TotalSeconds * SampleRate));
+        var wanted = Math.Min(total, _played + (Stopwatch.GetElapsedTime(_lastTick, now).TotalSeconds * SampleRate));
+        var covered = _coveredUntil * SampleRate;
+        if (!Ended && wanted > covered)
+        {
+            _waitingSince = _waitingSince == 0 ? now : _waitingSince;
+            if (Stopwatch.GetElapsedTime(_waitingSince, now) < _maxFaceWait)
+            {
+                wanted = Math.Max(_played, covered);
+            }
+        }
+        else
+        {
+            _waitingSince = 0;
+        }
+        _played = wanted;
         _lastTick = now;
         return (int)_played;
     }

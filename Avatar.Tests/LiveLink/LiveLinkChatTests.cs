@@ -3,11 +3,12 @@ using System.Text.Json;
 using Aspire.Hosting.Testing;
 using Avatar.LiveLink;
 using Avatar.Tests.Chat;
+using Xunit.Abstractions;
 
 namespace Avatar.Tests.LiveLink;
 
 /// <summary>The tool against the real Chat (with the real A2F pair behind it), through Aspire's testing builder.</summary>
-public sealed class LiveLinkChatTests(ChatTopology topology) : IClassFixture<ChatTopology>
+public sealed class LiveLinkChatTests(ChatTopology topology, ITestOutputHelper output) : IClassFixture<ChatTopology>
 {
     [Fact]
     public async Task ThePacketsOfAWholeTurnMatchTheWebSocketFrames()
@@ -24,18 +25,24 @@ public sealed class LiveLinkChatTests(ChatTopology topology) : IClassFixture<Cha
         var frames = face.Frames;
         Assert.True(frames.Count > 30, $"{frames.Count} frames");
         var packets = face.Receiver.Packets;
-        // The packet of the turn's first frame sets where the turn's clock sits among the frame numbers.
-        var first = packets.First(p => Matches(p, face.Expected(frames[0])));
-        var start = first.FrameTime - (frames[0].Time * 30);
-        foreach (var frame in frames)
-        {
-            var packet = Assert.Single(packets, p => Math.Abs(p.FrameTime - (start + (frame.Time * 30))) < 1e-3);
-            Assert.True(Matches(packet, face.Expected(frame)), $"the packet at {frame.Time:0.000} s differs from its frame");
-        }
+        // Where the turn's clock sits among the frame numbers: a packet that carries the turn's widest-open frame (one
+        // no idle packet can look like; a word said twice gives two) at which every frame finds its packet.
+        var widest = frames.MaxBy(f => face.Expected(f)[LiveLinkPacket.JawOpen]);
+        LiveLinkPacket? At(double start, double time) => packets.SingleOrDefault(p => Math.Abs(p.FrameTime - (start + (time * 30))) < 1e-3);
+        var start = Assert.Single(packets.Where(p => Matches(p, face.Expected(widest))).Select(p => p.FrameTime - (widest.Time * 30)),
+            start => frames.All(frame => At(start, frame.Time) is { } packet && Matches(packet, face.Expected(frame))));
+        var first = At(start, frames[0].Time)!;
         // Nothing else went out while the character spoke: one packet per frame.
-        var last = packets.Single(p => Math.Abs(p.FrameTime - (start + (frames[^1].Time * 30))) < 1e-3);
+        var last = At(start, frames[^1].Time)!;
         Assert.Equal(frames.Count, packets.Count(p => p.FrameTime >= first.FrameTime && p.FrameTime <= last.FrameTime));
-        Assert.True(frames.Max(f => face.Expected(f)[LiveLinkPacket.JawOpen]) > 0.3, "the jaw should open as the character speaks");
+        Assert.True(face.Expected(widest)[LiveLinkPacket.JawOpen] > 0.3, "the jaw should open as the character speaks");
+        // Frames go out when the audio reaches them, within a frame. The voice waits up to a second for a face that
+        // Chat sends late; on this shared machine under load Chat can be later still, so the tail is reported, not held.
+        var lateness = face.Player.Lateness.Order().ToList();
+        var report = $"{frames.Count} frames, {frames.Count} packets; behind the audio clock: median {lateness[lateness.Count / 2]:0.0} ms, "
+            + $"95% {lateness[(int)(lateness.Count * 0.95)]:0.0} ms, worst {lateness[^1]:0.0} ms";
+        output.WriteLine(report);
+        Assert.True(lateness[lateness.Count / 2] < 1000 / 30.0, report);
     }
 
     [Fact]
@@ -56,6 +63,7 @@ public sealed class LiveLinkChatTests(ChatTopology topology) : IClassFixture<Cha
         Assert.True(Stopwatch.GetElapsedTime(interruptedAt, rest.ReceivedAt) < TimeSpan.FromMilliseconds(100),
             $"rest came {Stopwatch.GetElapsedTime(interruptedAt, rest.ReceivedAt).TotalMilliseconds:0} ms after the interrupt");
         Assert.True(end.GetProperty("interrupted").GetBoolean());
+        output.WriteLine($"interrupt to rest: {Stopwatch.GetElapsedTime(interruptedAt, rest.ReceivedAt).TotalMilliseconds:0.0} ms");
         // The frames the server had already sent for the turn are dropped: the face stays at rest.
         Assert.DoesNotContain(face.Receiver.Packets, p => p.ReceivedAt > rest.ReceivedAt && p.Curves[LiveLinkPacket.JawOpen] > 0f);
     }
@@ -154,6 +162,8 @@ public sealed class LiveLinkChatTests(ChatTopology topology) : IClassFixture<Cha
         public void Start() => _running = player.RunAsync(_stop.Token);
 
         public LiveLinkReceiver Receiver => receiver;
+
+        public FacePlayer Player => player;
 
         public ConversationPlayer Tool => tool;
 
