@@ -37,7 +37,8 @@ public sealed class LiveLinkChatTests(ChatTopology topology, ITestOutputHelper o
         Assert.Equal(frames.Count, packets.Count(p => p.FrameTime >= first.FrameTime && p.FrameTime <= last.FrameTime));
         Assert.True(face.Expected(widest)[LiveLinkPacket.JawOpen] > 0.3, "the jaw should open as the character speaks");
         // Frames go out when the audio reaches them, within a frame. The voice waits up to a second for a face that
-        // Chat sends late; on this shared machine under load Chat can be later still, so the tail is reported, not held.
+        // Chat sends late; on this shared machine under load Chat can be later still (measured: a first sentence's face
+        // 2.8 s after its voice, at a load average of 55 on 2 cores), so the tail is reported, not held.
         var lateness = face.Player.Lateness.Order().ToList();
         var report = $"{frames.Count} frames, {frames.Count} packets; behind the audio clock: median {lateness[lateness.Count / 2]:0.0} ms, "
             + $"95% {lateness[(int)(lateness.Count * 0.95)]:0.0} ms, worst {lateness[^1]:0.0} ms";
@@ -109,13 +110,12 @@ public sealed class LiveLinkChatTests(ChatTopology topology, ITestOutputHelper o
             session: status == 404 ? $"{Guid.CreateVersion7()}" : $"{conversation.SessionId}",
             apiKey: status == 401 ? "avk_not_a_key" : conversation.ApiKey);
 
-        Assert.Equal(1, exitCode);
-        Assert.Contains(status switch
+        LiveLinkFailureTests.AssertFailed(exitCode, log, status switch
         {
             401 => "Chat refused the API key (401).",
             404 => "of this user (404).",
             _ => "has ended (409).",
-        }, log);
+        });
     }
 
     private string ChatUrl => new UriBuilder(topology.App.GetEndpoint("chat")) { Scheme = "ws" }.Uri.ToString();
