@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Avatar.Hosting;
 
@@ -26,6 +27,9 @@ public static class ChatBench
         await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Avatar_AppHost>(
             [$"--Avatar:DataDirectory={data}", "--Avatar:Ephemeral=true"]);
         builder.KeepOnly("chat");
+        // Hundreds of users from one address: the sign-up and ticket limits are meant for the internet, not for the bench.
+        builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api"))
+            .WithEnvironment("RateLimits__SignUp__Permits", "100000").WithEnvironment("RateLimits__Tickets__Permits", "100000");
         await using var app = await builder.BuildAsync();
         await app.StartAsync();
         await app.ResourceNotifications.WaitForResourceHealthyAsync("chat").WaitAsync(TimeSpan.FromMinutes(3));
