@@ -14,7 +14,7 @@ namespace Avatar.Api.Characters;
 /// <param name="Voice">A TTS voice name (for the embedded espeak-ng: "en-us", "en+f3"...); optional, "en-us" when left out.</param>
 /// <param name="Greeting">What the character says first, optional.</param>
 public sealed record CharacterRequest(string? Name, string? Kind, string? Persona,
-    [property: DefaultValue(CharactersApi.DefaultVoice)] string? Voice, string? Greeting);
+    [property: DefaultValue(CharactersApi.DefaultVoice)] string? Voice = CharactersApi.DefaultVoice, string? Greeting = null);
 
 /// <summary>A character.</summary>
 public sealed record Character(Guid Id, string Name, string Kind, string Persona, string Voice, string? Greeting, DateTime CreatedAt, DateTime UpdatedAt);
@@ -46,7 +46,7 @@ public static class CharactersApi
     public static async Task<Results<Created<Character>, ValidationProblem>> Create(CharacterRequest request, ClaimsPrincipal user,
         NpgsqlDataSource db, TimeProvider time)
     {
-        request = request with { Voice = request.Voice ?? DefaultVoice };
+        request = request with { Voice = request.Voice ?? DefaultVoice }; // left out gets the default; sent as null too
         if (Validate(request) is { Count: > 0 } errors)
         {
             return TypedResults.ValidationProblem(errors);
