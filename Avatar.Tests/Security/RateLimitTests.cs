@@ -49,7 +49,7 @@ public sealed class RateLimitTests(RateLimitTopology topology, Xunit.Abstraction
     {
         var flooder = await SignedInAsync();
         var other = await SignedInAsync();
-        // Each of the flood's requests, when served, reads a full page of characters: work that a limit spares.
+        // Each of the flood's requests, when served, reads a page of 50 long characters: work that a limit spares.
         for (var i = 0; i < 100; i++)
         {
             (await flooder.PostAsJsonAsync("/v1/characters", new { name = $"Clone {i}", kind = "tarot", persona = new string('x', 4000) })).EnsureSuccessStatusCode();
@@ -65,7 +65,7 @@ public sealed class RateLimitTests(RateLimitTopology topology, Xunit.Abstraction
         {
             quiet.AddRange(await SamplesAsync(other, 40));
             using var stop = new CancellationTokenSource();
-            var workers = Enumerable.Range(0, 16).Select(_ => flood.RunAsync(flooder, stop.Token)).ToList();
+            var workers = Enumerable.Range(0, 8).Select(_ => flood.RunAsync(flooder, stop.Token)).ToList();
             await Task.Delay(300); // the flood drains the key's bucket first
             flooded.AddRange(await SamplesAsync(other, 40));
             await stop.CancelAsync();
@@ -214,7 +214,7 @@ public sealed class RateLimitTests(RateLimitTopology topology, Xunit.Abstraction
     }
 
     /// <summary>
-    /// One key's requests, each worker sending one every 40 ms (16 workers: 400/s, over 25 times the key's limit: the
+    /// One key's requests, each worker sending one every 40 ms (8 workers: 200/s, over 10 times the key's limit: the
     /// orchestrator's proxy balances connections, not requests, so a client meets one replica's limit), counted by
     /// outcome. Paced, not as fast as answers come back: a closed loop takes the whole machine whatever each request
     /// costs, and what a limit changes is that cost.
@@ -237,7 +237,7 @@ public sealed class RateLimitTests(RateLimitTopology topology, Xunit.Abstraction
             while (!stop.IsCancellationRequested)
             {
                 var next = Task.Delay(40, CancellationToken.None);
-                using var response = await client.GetAsync("/v1/characters?limit=100", CancellationToken.None);
+                using var response = await client.GetAsync("/v1/characters?limit=50", CancellationToken.None);
                 if (response.StatusCode == HttpStatusCode.TooManyRequests)
                 {
                     Interlocked.Increment(ref _rejected);
