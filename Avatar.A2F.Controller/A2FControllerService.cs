@@ -1,3 +1,4 @@
+using System.Threading.RateLimiting;
 using Avatar.A2F.Contracts;
 using Grpc.Core;
 using AnimationData = Nvidia.Ace.AnimationData.V1;
@@ -14,7 +15,7 @@ namespace Avatar.A2F.Controller;
 /// the header, frames, END_OF_A2F_AUDIO_PROCESSING and SUCCESS to the client.
 /// </summary>
 public sealed class A2FControllerService(StreamRegistry registry, InferenceReplicas inference, ControllerOptions options,
-    ILogger<A2FControllerService> logger) : Nvidia.Ace.Services.A2FController.V1.A2FControllerService.A2FControllerServiceBase
+    PartitionedRateLimiter<string> callers, RateLimitMetrics metrics, ILogger<A2FControllerService> logger) : Nvidia.Ace.Services.A2FController.V1.A2FControllerService.A2FControllerServiceBase
 {
     private readonly Metadata? _callback = options.AnimationCallbackAddress is { } address
         ? new Metadata { { A2FApi.AnimationCallbackHeader, address } }
@@ -26,7 +27,16 @@ public sealed class A2FControllerService(StreamRegistry registry, InferenceRepli
     {
         if (registry.Count >= options.MaxConcurrentStreams)
         {
+            metrics.Rejected("a2f-streams");
             throw new RpcException(new Status(StatusCode.ResourceExhausted, $"The controller serves at most {options.MaxConcurrentStreams} streams at once."));
+        }
+        var caller = context.GetHttpContext().Connection.RemoteIpAddress?.ToString() ?? context.Peer;
+        using var place = callers.AttemptAcquire(caller);
+        if (!place.IsAcquired)
+        {
+            metrics.Rejected("a2f-streams-per-caller");
+            throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                $"{caller} already has {options.MaxStreamsPerCaller} streams open, the most one caller may (A2F:MaxStreamsPerCaller); end one first."));
         }
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         idle.CancelAfter(options.IdleTimeout);

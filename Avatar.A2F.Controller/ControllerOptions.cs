@@ -6,6 +6,13 @@ public sealed class ControllerOptions
     /// <summary>Streams served at once; more are refused with RESOURCE_EXHAUSTED.</summary>
     public int MaxConcurrentStreams { get; set; } = 100;
 
+    /// <summary>
+    /// Streams one caller may hold at once; more are refused with RESOURCE_EXHAUSTED, so one client cannot take every
+    /// stream. The caller is the peer's IP address, not a metadata key: a key is whatever the client says it is. Behind a
+    /// proxy that hides client addresses every client is one caller, so raise this there.
+    /// </summary>
+    public int MaxStreamsPerCaller { get; set; } = 50;
+
     /// <summary>A stream with no message from the client for this long is ended.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

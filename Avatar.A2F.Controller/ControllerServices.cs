@@ -1,9 +1,11 @@
+using System.Threading.RateLimiting;
+
 namespace Avatar.A2F.Controller;
 
 /// <summary>Registration of the controller.</summary>
 public static class ControllerServices
 {
-    /// <summary>Options, the stream registry, the inference replicas, gRPC with its health and reflection services.</summary>
+    /// <summary>Options, the stream registry, streams per caller, the inference replicas, gRPC with its health and reflection services.</summary>
     public static WebApplicationBuilder AddControllerServices(this WebApplicationBuilder builder)
     {
         var options = new ControllerOptions();
@@ -20,6 +22,8 @@ public static class ControllerServices
         options.AnimationCallbackAddress ??= ControllerOptions.OwnAnimationAddress(builder.Configuration);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<StreamRegistry>();
+        builder.Services.AddSingleton(PartitionedRateLimiter.Create<string, string>(caller => RateLimitPartition.GetConcurrencyLimiter(caller,
+            _ => new ConcurrencyLimiterOptions { PermitLimit = options.MaxStreamsPerCaller, QueueLimit = 0 })));
         builder.Services.AddSingleton<InferenceReplicas>();
         // Well above the largest buffer the rules allow (10 s at 144 kHz, 2.9 MB): a buffer somewhat over it gets
         // INVALID_ARGUMENT naming the limit, not the bare RESOURCE_EXHAUSTED of the default 4 MiB.

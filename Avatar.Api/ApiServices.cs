@@ -12,7 +12,7 @@ public static class ApiServices
     /// <summary>Request bodies above this are refused with 413: characters and sign-ups are small.</summary>
     public const long MaxRequestBodyBytes = 64 * 1024;
 
-    /// <summary>Adds the database, API key authentication, strict JSON, error shaping and OpenAPI.</summary>
+    /// <summary>Adds the database, API key authentication, rate limits, request limits, strict JSON, error shaping, OpenAPI and CORS.</summary>
     public static WebApplicationBuilder AddApiServices(this WebApplicationBuilder builder)
     {
         // PostgreSQL unreachable must be a 503 within a second (clients retry), not a request held for Npgsql's 15 s
@@ -39,11 +39,14 @@ public static class ApiServices
         // Always throw on unreadable input, so ApiErrors can answer with the field at fault (not only in Development).
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddExceptionHandler<ApiErrors>();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+        builder.AddRequestLimits(MaxRequestBodyBytes);
+        builder.AddApiRateLimits();
         builder.Services.AddOpenApi();
-        // Any origin may call: requests authenticate with the X-Api-Key header, never with cookies, so another site's
-        // page cannot act for a user without their key (the browser client is served by Chat, on another port).
-        builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => policy.AllowAnyOrigin().AllowAnyHeader().AllowAnyMethod()));
+        // Browsers may call only from the configured origins (Cors:AllowedOrigins; the AppHost names Chat's, which serves
+        // the browser client). Keys travel in a header, never in cookies, but a page elsewhere has no business here.
+        var origins = builder.Configuration.GetSection("Cors:AllowedOrigins").Get<string[]>() ?? [];
+        builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => policy.WithOrigins(origins).AllowAnyHeader().AllowAnyMethod()
+            .WithExposedHeaders("Location", "Retry-After")));
         return builder;
     }
 }

@@ -18,6 +18,8 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseCors();
+// Before authentication, so a request over its limit costs no database query.
+app.UseRateLimiter();
 app.UseAuthentication();
 app.UseAuthorization();
 

@@ -48,7 +48,7 @@ var controller = builder.AddProject<Projects.Avatar_A2F_Controller>("a2f-control
 inference.WithReference(controller);
 
 // Conversations: the model, the voice and the face, streamed over a WebSocket; the browser client is served here too.
-builder.AddProject<Projects.Avatar_Chat>("chat")
+var chat = builder.AddProject<Projects.Avatar_Chat>("chat")
     .WithHttpEndpoint(port: 4009)
     .WithReference(db).WithReference(api).WithReference(controller)
     .WaitForCompletion(migrations).WaitFor(api).WaitFor(controller)
@@ -56,6 +56,8 @@ builder.AddProject<Projects.Avatar_Chat>("chat")
     .WithChatProviders(builder)
     .WithHealthProbes()
     .WithExternalHttpEndpoints();
+// Browsers may call the api from chat's pages and from no other site (CORS).
+api.WithPublicUrl("Cors__AllowedOrigins__0", chat.GetEndpoint("http"));
 
 builder.AddProject<Projects.Avatar_Worker>("worker")
     .WithHttpEndpoint()

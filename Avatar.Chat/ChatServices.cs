@@ -9,7 +9,7 @@ namespace Avatar.Chat;
 /// <summary>Registration of everything Chat needs.</summary>
 public static class ChatServices
 {
-    /// <summary>The database, the language and speech providers chosen by configuration, the A2F client and the turn pipeline.</summary>
+    /// <summary>The database, the language and speech providers chosen by configuration, the A2F client, the turn pipeline and the limits.</summary>
     public static WebApplicationBuilder AddChatServices(this WebApplicationBuilder builder)
     {
         // A turn whose messages cannot be stored ends with storage_failed at once: the user is waiting for turn.end, and
@@ -20,6 +20,12 @@ public static class ChatServices
             db.ConnectionStringBuilder.CommandTimeout = 5;
         });
         builder.Services.AddOptions<ChatOptions>().BindConfiguration("Chat").ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ChatRateLimits>().BindConfiguration("RateLimits")
+            .Validate(l => l.Says.IsValid && l.SocketsPerUser >= 1, "RateLimits:Says needs Permits of at least 1 and a positive Period; RateLimits:SocketsPerUser at least 1.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<ChatLimits>();
+        // Browsers only GET the client's files here; a slow or large request is never a client of ours.
+        builder.AddRequestLimits(maxBodyBytes: 16 * 1024);
         var options = builder.Configuration.GetSection("Chat").Get<ChatOptions>() ?? new ChatOptions();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ConversationStore>();

@@ -7,6 +7,7 @@ builder.AddServiceDefaults();
 builder.AddChatServices();
 
 var app = builder.Build();
+app.UseContentSecurityPolicy();
 app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
 app.UseDefaultFiles();
 app.UseStaticFiles();

@@ -1,5 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Http.Resilience;
@@ -25,12 +28,13 @@ public static class ServiceDefaultsExtensions
     /// <summary>Activity sources and meters of Avatar's own code: each library and service names its own under "Avatar.".</summary>
     private const string AvatarTelemetry = "Avatar.*";
 
-    /// <summary>Adds telemetry, health checks, service discovery and resilience for every HttpClient, and problem details.</summary>
+    /// <summary>Adds telemetry, health checks, service discovery and resilience for every HttpClient, problem details and the rate limit metrics.</summary>
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.ConfigureOpenTelemetry();
         builder.AddDefaultHealthChecks();
         builder.Services.AddProblemDetails();
+        builder.Services.AddSingleton<RateLimitMetrics>();
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
@@ -74,6 +78,25 @@ public static class ServiceDefaultsExtensions
         {
             builder.Services.AddOpenTelemetry().UseOtlpExporter();
         }
+        return builder;
+    }
+
+    /// <summary>
+    /// Limits against slow and oversized requests on a public HTTP service, each overridable in configuration:
+    /// <c>Kestrel:Limits:RequestHeadersTimeout</c> (10 s: a client that dribbles its headers holds a connection for no
+    /// more than that), <c>Kestrel:Limits:MinRequestBodyDataRate:BytesPerSecond</c> and <c>:GracePeriod</c> (240 B/s after
+    /// 5 s, Kestrel's own default made explicit) and <c>Kestrel:Limits:MaxRequestBodySize</c> (<paramref name="maxBodyBytes"/>).
+    /// </summary>
+    public static WebApplicationBuilder AddRequestLimits(this WebApplicationBuilder builder, long maxBodyBytes)
+    {
+        var limits = builder.Configuration.GetSection("Kestrel:Limits");
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.RequestHeadersTimeout = limits.GetValue("RequestHeadersTimeout", TimeSpan.FromSeconds(10));
+            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(
+                limits.GetValue("MinRequestBodyDataRate:BytesPerSecond", 240.0), limits.GetValue("MinRequestBodyDataRate:GracePeriod", TimeSpan.FromSeconds(5)));
+            kestrel.Limits.MaxRequestBodySize = limits.GetValue("MaxRequestBodySize", maxBodyBytes);
+        });
         return builder;
     }
 

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Security.Claims;
 using Avatar.Api.Infrastructure;
 using Dapper;
@@ -10,9 +11,10 @@ namespace Avatar.Api.Characters;
 /// <param name="Name">1 to 100 characters.</param>
 /// <param name="Kind">tarot, custom_chat, blind_date or concierge: decides the character's behaviour.</param>
 /// <param name="Persona">Who the character is, in prose, up to 4000 characters.</param>
-/// <param name="Voice">A TTS voice name (for the embedded espeak-ng: "en-us", "en+f3"...).</param>
+/// <param name="Voice">A TTS voice name (for the embedded espeak-ng: "en-us", "en+f3"...); optional, "en-us" when left out.</param>
 /// <param name="Greeting">What the character says first, optional.</param>
-public sealed record CharacterRequest(string? Name, string? Kind, string? Persona, string? Voice, string? Greeting);
+public sealed record CharacterRequest(string? Name, string? Kind, string? Persona,
+    [property: DefaultValue(CharactersApi.DefaultVoice)] string? Voice = CharactersApi.DefaultVoice, string? Greeting = null);
 
 /// <summary>A character.</summary>
 public sealed record Character(Guid Id, string Name, string Kind, string Persona, string Voice, string? Greeting, DateTime CreatedAt, DateTime UpdatedAt);
@@ -23,12 +25,15 @@ public static class CharactersApi
     /// <summary>The character kinds.</summary>
     public static readonly string[] Kinds = ["tarot", "custom_chat", "blind_date", "concierge"];
 
+    /// <summary>The voice of a character created or replaced without one.</summary>
+    public const string DefaultVoice = "en-us";
+
     private const string Columns = "id, name, kind, persona, voice, greeting, created_at AS createdat, updated_at AS updatedat";
 
     /// <summary>Maps the endpoints.</summary>
     public static RouteGroupBuilder MapCharactersApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/characters").WithTags("Characters").RequireAuthorization();
+        var group = app.MapGroup("/v1/characters").WithTags("Characters").RequireAuthorization().RequireRateLimiting(ApiRateLimiting.PerKey);
         group.MapPost("/", Create);
         group.MapGet("/", List);
         group.MapGet("/{id:guid}", Get);
@@ -41,6 +46,7 @@ public static class CharactersApi
     public static async Task<Results<Created<Character>, ValidationProblem>> Create(CharacterRequest request, ClaimsPrincipal user,
         NpgsqlDataSource db, TimeProvider time)
     {
+        request = request with { Voice = request.Voice ?? DefaultVoice }; // left out gets the default; sent as null too
         if (Validate(request) is { Count: > 0 } errors)
         {
             return TypedResults.ValidationProblem(errors);
@@ -74,6 +80,7 @@ public static class CharactersApi
     public static async Task<Results<Ok<Character>, NotFound, ValidationProblem>> Replace(Guid id, CharacterRequest request, ClaimsPrincipal user,
         NpgsqlDataSource db, TimeProvider time)
     {
+        request = request with { Voice = request.Voice ?? DefaultVoice };
         if (Validate(request) is { Count: > 0 } errors)
         {
             return TypedResults.ValidationProblem(errors);

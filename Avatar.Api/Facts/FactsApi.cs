@@ -15,7 +15,7 @@ public static class FactsApi
     /// <summary>Maps the endpoints.</summary>
     public static RouteGroupBuilder MapFactsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/facts").WithTags("Facts").RequireAuthorization();
+        var group = app.MapGroup("/v1/facts").WithTags("Facts").RequireAuthorization().RequireRateLimiting(ApiRateLimiting.PerKey);
         group.MapGet("/", List);
         group.MapDelete("/{id:guid}", Forget);
         return group;

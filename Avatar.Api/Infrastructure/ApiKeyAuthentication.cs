@@ -11,7 +11,10 @@ namespace Avatar.Api.Infrastructure;
 /// <summary>
 /// Authenticates requests by the <c>X-Api-Key</c> header. Keys are 256 random bits shown once at sign-up; only their
 /// SHA-256 is stored. A fast hash is right here (unlike for passwords): a random 256-bit key cannot be guessed, so
-/// slowing each guess buys nothing, while every request pays for the hash.
+/// slowing each guess buys nothing, while every request pays for the hash. The key is found by its hash in PostgreSQL's
+/// index rather than compared here, and needs no constant-time comparison (CryptographicOperations.FixedTimeEquals): the
+/// lookup's timing can only leak how much of a guessed hash matches a stored one, and turning that into a key means
+/// finding SHA-256 preimages.
 /// </summary>
 public sealed class ApiKeyAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
     NpgsqlDataSource dataSource, IProblemDetailsService problems)

@@ -32,13 +32,13 @@ public static partial class SessionsApi
     /// <summary>Maps the endpoints.</summary>
     public static RouteGroupBuilder MapSessionsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/sessions").WithTags("Sessions").RequireAuthorization();
+        var group = app.MapGroup("/v1/sessions").WithTags("Sessions").RequireAuthorization().RequireRateLimiting(ApiRateLimiting.PerKey);
         group.MapPost("/", Create);
         group.MapGet("/", List);
         group.MapGet("/{id:guid}", Get);
         group.MapPost("/{id:guid}/end", End);
         group.MapGet("/{id:guid}/messages", Messages);
-        group.MapPost("/{id:guid}/ticket", Ticket);
+        group.MapPost("/{id:guid}/ticket", Ticket).RequireRateLimiting(ApiRateLimiting.Tickets);
         return group;
     }
 

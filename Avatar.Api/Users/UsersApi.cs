@@ -24,8 +24,8 @@ public static class UsersApi
     public static RouteGroupBuilder MapUsersApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/users").WithTags("Users");
-        group.MapPost("/", CreateUser).AllowAnonymous();
-        group.MapGet("/me", GetMe).RequireAuthorization();
+        group.MapPost("/", CreateUser).AllowAnonymous().RequireRateLimiting(ApiRateLimiting.SignUp);
+        group.MapGet("/me", GetMe).RequireAuthorization().RequireRateLimiting(ApiRateLimiting.PerKey);
         return group;
     }
 

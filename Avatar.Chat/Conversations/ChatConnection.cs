@@ -9,7 +9,7 @@ namespace Avatar.Chat.Conversations;
 /// one writer. Bad frames get an error frame; the socket and the session stay usable.
 /// </summary>
 internal sealed partial class ChatConnection(WebSocket socket, ChatSession session, TurnRunner turns, ChatOptions options,
-    ILogger<ChatConnection> logger)
+    ChatLimits limits, ILogger<ChatConnection> logger)
 {
     // Bounded, so a client that reads slowly slows its own turn down, never the server's memory. Each frame carries the
     // token of what sent it: the frames of an interrupted turn still queued are dropped, not sent after its end.
@@ -113,6 +113,10 @@ internal sealed partial class ChatConnection(WebSocket socket, ChatSession sessi
                 break;
             case "say" when parsed.Text!.Length > options.MaxSayLength:
                 await SendAsync(ChatProtocol.Error("invalid_message", $"\"text\" is limited to {options.MaxSayLength} characters."), aborted);
+                break;
+            case "say" when limits.TrySay(session.UserId) is { } wait:
+                var seconds = RateLimitMetrics.RetryAfterSeconds(wait);
+                await SendAsync(ChatProtocol.RateLimited(seconds, $"At most {limits.Settings.Says.Permits} says per {limits.Settings.Says.Period}; try again in {seconds} s."), aborted);
                 break;
             case "say":
                 // A new say interrupts the turn in progress, as a person talking over the character would.

@@ -100,6 +100,15 @@ internal static class ChatProtocol
         json.WriteString("message", message);
     });
 
+    /// <summary>A say over the user's limit: the socket stays open, and a say after <paramref name="retryAfterSeconds"/> is served.</summary>
+    public static byte[] RateLimited(int retryAfterSeconds, string message) => Write(json =>
+    {
+        json.WriteString("type", "error");
+        json.WriteString("code", "rate_limited");
+        json.WriteString("message", message);
+        json.WriteNumber("retryAfter", retryAfterSeconds);
+    });
+
     private static byte[] Write(Action<Utf8JsonWriter> body)
     {
         var buffer = new ArrayBufferWriter<byte>(256);

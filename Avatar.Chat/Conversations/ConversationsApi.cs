@@ -15,10 +15,11 @@ public static class ConversationsApi
 
     /// <summary>
     /// Authenticates before the upgrade: a single-use <c>?ticket=</c> from the Api (browsers cannot set headers on a
-    /// WebSocket), or an <c>X-Api-Key</c> header. No valid credential: 401. Another user's or an unknown session: 404.
+    /// WebSocket), or an <c>X-Api-Key</c> header. No valid credential: 401. The user's sockets all open: 429. Another user's
+    /// or an unknown session: 404.
     /// </summary>
     internal static async Task ConnectAsync(HttpContext http, Guid id, ConversationStore store, TurnRunner turns,
-        IOptions<ChatOptions> options, ILogger<ChatConnection> logger)
+        IOptions<ChatOptions> options, ChatLimits limits, RateLimitMetrics metrics, ILogger<ChatConnection> logger)
     {
         if (!http.WebSockets.IsWebSocketRequest)
         {
@@ -42,6 +43,14 @@ public static class ConversationsApi
                 detail: "Pass ?ticket= (POST /v1/sessions/{id}/ticket at the Api) or an X-Api-Key header.").ExecuteAsync(http);
             return;
         }
+        // Counted after the credential, which names the user (a ticket is spent by then: the client asks for another).
+        using var place = limits.OpenSocket(userId.Value);
+        if (!place.IsAcquired)
+        {
+            await metrics.WriteTooManyRequestsAsync(http, ChatLimits.SocketsPolicy, retryAfter: null,
+                $"A user may hold {limits.Settings.SocketsPerUser} conversations open at once; close one first.");
+            return;
+        }
         if (await store.SessionAsync(id, userId.Value, aborted) is not { } session)
         {
             await Results.Problem(statusCode: 404, title: "No such session.", detail: $"Session {id} does not exist.").ExecuteAsync(http);
@@ -53,6 +62,6 @@ public static class ConversationsApi
             return;
         }
         using var socket = await http.WebSockets.AcceptWebSocketAsync();
-        await new ChatConnection(socket, session, turns, options.Value, logger).RunAsync(aborted);
+        await new ChatConnection(socket, session, turns, options.Value, limits, logger).RunAsync(aborted);
     }
 }

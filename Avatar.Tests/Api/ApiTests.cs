@@ -217,4 +217,19 @@ public sealed class ApiTests(ApiTopology topology) : IClassFixture<ApiTopology>
         Assert.Contains("/v1/sessions/{id}/messages", paths);
         Assert.Contains("/v1/sessions/{id}/end", paths);
     }
+
+    [Fact]
+    public async Task ACharacterWithoutAVoiceGetsEnUsAndTheOpenApiDocumentSaysSo()
+    {
+        using var client = await topology.NewUserClientAsync();
+
+        var created = await client.PostAsJsonAsync("/v1/characters", new { name = "Quiet", kind = "tarot", persona = "Says little." });
+        var document = JsonDocument.Parse(await client.GetStringAsync("/openapi/v1.json"));
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal("en-us", (await created.Content.ReadFromJsonAsync<JsonObject>())!["voice"]!.GetValue<string>());
+        var schema = document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty("CharacterRequest");
+        Assert.Equal("en-us", schema.GetProperty("properties").GetProperty("voice").GetProperty("default").GetString());
+        Assert.False(schema.TryGetProperty("required", out var required) && required.EnumerateArray().Any(r => r.GetString() == "voice"));
+    }
 }

@@ -57,8 +57,8 @@ public sealed class ChatTests(ChatTopology topology) : IClassFixture<ChatTopolog
     public async Task TheUpgradeNeedsAValidSingleUseTicketOrKeyAndTheUsersOwnSession()
     {
         var conversation = await topology.StartAsync();
-        Assert.Equal(HttpStatusCode.Unauthorized, await UpgradeStatusAsync(topology.SocketUri(conversation.SessionId)));
-        Assert.Equal(HttpStatusCode.Unauthorized, await UpgradeStatusAsync(topology.SocketUri(conversation.SessionId, "avt_forged")));
+        Assert.Equal(HttpStatusCode.Unauthorized, await ChatTopology.UpgradeStatusAsync(topology.SocketUri(conversation.SessionId)));
+        Assert.Equal(HttpStatusCode.Unauthorized, await ChatTopology.UpgradeStatusAsync(topology.SocketUri(conversation.SessionId, "avt_forged")));
 
         var ticket = await conversation.TicketAsync();
         using (var first = new ClientWebSocket())
@@ -66,12 +66,12 @@ public sealed class ChatTests(ChatTopology topology) : IClassFixture<ChatTopolog
             await first.ConnectAsync(topology.SocketUri(conversation.SessionId, ticket), CancellationToken.None);
             Assert.Equal(WebSocketState.Open, first.State);
         }
-        Assert.Equal(HttpStatusCode.Unauthorized, await UpgradeStatusAsync(topology.SocketUri(conversation.SessionId, ticket)));
+        Assert.Equal(HttpStatusCode.Unauthorized, await ChatTopology.UpgradeStatusAsync(topology.SocketUri(conversation.SessionId, ticket)));
 
         var stranger = await topology.StartAsync();
-        Assert.Equal(HttpStatusCode.NotFound, await UpgradeStatusAsync(topology.SocketUri(conversation.SessionId), stranger.ApiKey));
-        Assert.Equal(HttpStatusCode.Unauthorized, await UpgradeStatusAsync(topology.SocketUri(conversation.SessionId, await stranger.TicketAsync())));
-        Assert.Equal(HttpStatusCode.SwitchingProtocols, await UpgradeStatusAsync(topology.SocketUri(conversation.SessionId), conversation.ApiKey));
+        Assert.Equal(HttpStatusCode.NotFound, await ChatTopology.UpgradeStatusAsync(topology.SocketUri(conversation.SessionId), stranger.ApiKey));
+        Assert.Equal(HttpStatusCode.Unauthorized, await ChatTopology.UpgradeStatusAsync(topology.SocketUri(conversation.SessionId, await stranger.TicketAsync())));
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, await ChatTopology.UpgradeStatusAsync(topology.SocketUri(conversation.SessionId), conversation.ApiKey));
         Assert.Equal(HttpStatusCode.NotFound, (await conversation.Api.PostAsync($"/v1/sessions/{stranger.SessionId}/ticket", null)).StatusCode);
     }
 
@@ -146,23 +146,5 @@ public sealed class ChatTests(ChatTopology topology) : IClassFixture<ChatTopolog
         answer = (await chat.ReceiveUntilAsync("turn.end"))[^1].GetProperty("text").GetString();
         Assert.DoesNotContain("peanuts", answer);
         Assert.Contains("tell me", answer, StringComparison.OrdinalIgnoreCase);
-    }
-
-    private static async Task<HttpStatusCode> UpgradeStatusAsync(Uri uri, string? apiKey = null)
-    {
-        using var socket = new ClientWebSocket();
-        socket.Options.CollectHttpResponseDetails = true;
-        if (apiKey is not null)
-        {
-            socket.Options.SetRequestHeader("X-Api-Key", apiKey);
-        }
-        try
-        {
-            await socket.ConnectAsync(uri, CancellationToken.None);
-        }
-        catch (WebSocketException)
-        {
-        }
-        return socket.HttpStatusCode;
     }
 }

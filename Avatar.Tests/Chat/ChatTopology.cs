@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
@@ -55,6 +56,25 @@ public sealed class ChatTopology : IAsyncLifetime
             builder.Query = "ticket=" + Uri.EscapeDataString(ticket);
         }
         return builder.Uri;
+    }
+
+    /// <summary>The status of a WebSocket upgrade (101 when it opened), the socket closed again.</summary>
+    public static async Task<HttpStatusCode> UpgradeStatusAsync(Uri uri, string? apiKey = null)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        if (apiKey is not null)
+        {
+            socket.Options.SetRequestHeader("X-Api-Key", apiKey);
+        }
+        try
+        {
+            await socket.ConnectAsync(uri, CancellationToken.None);
+        }
+        catch (WebSocketException)
+        {
+        }
+        return socket.HttpStatusCode;
     }
 }
 

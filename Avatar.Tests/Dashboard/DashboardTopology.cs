@@ -33,10 +33,13 @@ public sealed class DashboardTopology : IAsyncLifetime
     public async Task DisposeAsync() => await App.DisposeAsync();
 
     /// <summary>A client of the dashboard's telemetry API, holding the key the login token is exchanged for.</summary>
-    public async Task<HttpClient> TelemetryClientAsync()
+    public Task<HttpClient> TelemetryClientAsync() => TelemetryClientAsync(LoginUrl);
+
+    /// <summary>A client of the telemetry API of the dashboard that <paramref name="loginUrl"/> logs into.</summary>
+    public static async Task<HttpClient> TelemetryClientAsync(Uri loginUrl)
     {
-        var client = new HttpClient { BaseAddress = new Uri(LoginUrl.GetLeftPart(UriPartial.Authority)) };
-        var token = System.Web.HttpUtility.ParseQueryString(LoginUrl.Query)["t"];
+        var client = new HttpClient { BaseAddress = new Uri(loginUrl.GetLeftPart(UriPartial.Authority)) };
+        var token = System.Web.HttpUtility.ParseQueryString(loginUrl.Query)["t"];
         var exchanged = await client.PostAsJsonAsync("/api/telemetry/validateToken", new { token });
         exchanged.EnsureSuccessStatusCode();
         client.DefaultRequestHeaders.Add("x-api-key", (await exchanged.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("apiKey").GetString());

@@ -44,7 +44,7 @@ public static class A2FBench
             ["Kestrel__Endpoints__animation__Url"] = $"http://127.0.0.1:{ports[2]}", ["Kestrel__Endpoints__animation__Protocols"] = "Http2",
             ["Kestrel__Endpoints__http__Url"] = $"http://127.0.0.1:{ports[4]}", ["Kestrel__Endpoints__http__Protocols"] = "Http1",
             ["A2F__InferenceAddresses__0"] = $"http://127.0.0.1:{ports[0]}",
-            ["A2F__MaxConcurrentStreams"] = "1000",
+            ["A2F__MaxConcurrentStreams"] = "1000", ["A2F__MaxStreamsPerCaller"] = "1000",
         });
         try
         {

@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Avatar.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,6 +32,9 @@ public static class ChatBench
         builder.Services.AddLogging(logging => logging.AddFilter($"{builder.Environment.ApplicationName}.Resources", LogLevel.None)
             .AddFilter("Aspire.Hosting", LogLevel.Warning));
         builder.KeepOnly("chat");
+        // Hundreds of users from one address: the sign-up and ticket limits are meant for the internet, not for the bench.
+        builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api"))
+            .WithEnvironment("RateLimits__SignUp__Permits", "100000").WithEnvironment("RateLimits__Tickets__Permits", "100000");
         await using var app = await builder.BuildAsync();
         await app.StartAsync();
         await app.ResourceNotifications.WaitForResourceHealthyAsync("chat").WaitAsync(TimeSpan.FromMinutes(3));
