@@ -7,6 +7,13 @@ if (args is [GrpcBench.ServerMode])
     return 0;
 }
 
+// The load group's bare Kestrel + Npgsql peer, a process of its own beside the Api's (see LoadBench).
+if (args is [LoadPeer.Mode])
+{
+    await LoadPeer.ServeAsync(Environment.GetEnvironmentVariable("ConnectionStrings__avatardb")!);
+    return 0;
+}
+
 // make bench [BENCH=group]: runs each group, prints a table, writes artifacts/bench/<group>.json.
 var groups = new Dictionary<string, Func<Task<IReadOnlyList<BenchResult>>>>(StringComparer.OrdinalIgnoreCase)
 {
@@ -15,6 +22,7 @@ var groups = new Dictionary<string, Func<Task<IReadOnlyList<BenchResult>>>>(Stri
     ["a2f"] = A2FBench.RunAsync,
     ["chat"] = ChatBench.RunAsync,
     ["apphost"] = AppHostBench.RunAsync,
+    ["load"] = LoadBench.RunAsync,
 };
 var selected = args.Length == 0 ? [.. groups.Keys] : args;
 foreach (var name in selected)
