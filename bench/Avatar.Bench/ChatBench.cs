@@ -25,19 +25,7 @@ public static class ChatBench
 
     public static async Task<IReadOnlyList<BenchResult>> RunAsync()
     {
-        var data = Directory.CreateTempSubdirectory("avatar-bench-").FullName;
-        await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Avatar_AppHost>(
-            [$"--Avatar:DataDirectory={data}", "--Avatar:Ephemeral=true"]);
-        // Every process's console output would bury the figures, as in the tests.
-        builder.Services.AddLogging(logging => logging.AddFilter($"{builder.Environment.ApplicationName}.Resources", LogLevel.None)
-            .AddFilter("Aspire.Hosting", LogLevel.Warning));
-        builder.KeepOnly("chat");
-        // Hundreds of users from one address: the sign-up and ticket limits are meant for the internet, not for the bench.
-        builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "api"))
-            .WithEnvironment("RateLimits__SignUp__Permits", "100000").WithEnvironment("RateLimits__Tickets__Permits", "100000");
-        await using var app = await builder.BuildAsync();
-        await app.StartAsync();
-        await app.ResourceNotifications.WaitForResourceHealthyAsync("chat").WaitAsync(TimeSpan.FromMinutes(3));
+        await using var app = await BenchApp.StartAsync();
         var api = app.GetEndpoint("api");
         var chat = app.GetEndpoint("chat");
 

@@ -25,13 +25,7 @@ public static class LoadBench
 
     public static async Task<IReadOnlyList<BenchResult>> RunAsync()
     {
-        var data = Directory.CreateTempSubdirectory("avatar-bench-").FullName;
-        await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Avatar_AppHost>(
-            [$"--Avatar:DataDirectory={data}", "--Avatar:Ephemeral=true"]);
-        builder.KeepOnly("chat");
-        await using var app = await builder.BuildAsync();
-        await app.StartAsync();
-        await app.ResourceNotifications.WaitForResourceHealthyAsync("chat").WaitAsync(TimeSpan.FromMinutes(3));
+        await using var app = await BenchApp.StartAsync();
         var api = app.GetEndpoint("api");
         var chat = app.GetEndpoint("chat");
         var results = new List<BenchResult>();
