@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using Avatar.A2F.Contracts;
 
 namespace Avatar.A2F.Controller;
 
@@ -27,7 +28,11 @@ public static class ControllerServices
         builder.Services.AddSingleton<InferenceReplicas>();
         // Well above the largest buffer the rules allow (10 s at 144 kHz, 2.9 MB): a buffer somewhat over it gets
         // INVALID_ARGUMENT naming the limit, not the bare RESOURCE_EXHAUSTED of the default 4 MiB.
-        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 16 * 1024 * 1024);
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = 16 * 1024 * 1024;
+            o.Interceptors.Add<BadInputInterceptor>();
+        });
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddGrpcReflection();
         return builder;

@@ -2,6 +2,7 @@ using Avatar.Api;
 using Avatar.Api.Characters;
 using Avatar.Api.Data;
 using Avatar.Api.Facts;
+using Avatar.Api.Infrastructure;
 using Avatar.Api.Sessions;
 using Avatar.Api.Users;
 
@@ -15,6 +16,7 @@ builder.AddServiceDefaults();
 builder.AddApiServices();
 
 var app = builder.Build();
+app.UseDeclaredBodyLimit();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseCors();

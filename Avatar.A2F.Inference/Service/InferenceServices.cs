@@ -1,3 +1,4 @@
+using Avatar.A2F.Contracts;
 using Avatar.A2F.Inference.LipSync;
 
 namespace Avatar.A2F.Inference.Service;
@@ -19,7 +20,11 @@ public static class InferenceServices
         builder.Services.AddSingleton<AnimationChannels>();
         // Well above the largest buffer the rules allow (10 s at 144 kHz, 2.9 MB): a buffer somewhat over it gets
         // INVALID_ARGUMENT naming the limit, not the bare RESOURCE_EXHAUSTED of the default 4 MiB.
-        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 16 * 1024 * 1024);
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = 16 * 1024 * 1024;
+            o.Interceptors.Add<BadInputInterceptor>();
+        });
         builder.Services.AddGrpcHealthChecks();
         builder.Services.AddGrpcReflection();
         return builder;

@@ -1,15 +1,17 @@
 using System.Net.Sockets;
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Net.Http.Headers;
 using Npgsql;
 
 namespace Avatar.Api.Infrastructure;
 
 /// <summary>
 /// Turns the errors a client can cause or suffer into RFC 9457 problem details: unreadable JSON (400, with the field),
-/// an oversized body (413), and an unreachable database (503, so clients retry). Anything else is a bug and is left to the
-/// default handler (500, logged).
+/// an oversized body (413), a charset it cannot read (415), and an unreachable database (503, so clients retry).
+/// Anything else is a bug and is left to the default handler (500, logged).
 /// </summary>
 public sealed class ApiErrors(IProblemDetailsService problems, ILogger<ApiErrors> logger) : IExceptionHandler
 {
@@ -22,6 +24,8 @@ public sealed class ApiErrors(IProblemDetailsService problems, ILogger<ApiErrors
                 new Dictionary<string, string[]> { [FieldName(json.Path)] = [json.Message] }),
             BadHttpRequestException { StatusCode: 413 } => (413, "The request body is too large.", exception.Message, null),
             BadHttpRequestException bad => (bad.StatusCode, "Bad request.", bad.Message, null),
+            // ASP.NET Core reads JSON only in the encodings .NET knows; it throws for any other charset (even a quoted "utf-8").
+            InvalidOperationException when HasUnknownCharset(httpContext.Request) => (415, "The request body's charset is not supported.", exception.Message, null),
             _ when IsDatabaseUnavailable(exception) => (503, "The database is unavailable.", "Try again shortly.", null),
             _ => (0, "", "", (Dictionary<string, string[]>?)null),
         };
@@ -48,6 +52,23 @@ public sealed class ApiErrors(IProblemDetailsService problems, ILogger<ApiErrors
         TimeoutException { InnerException: NpgsqlException } => true,
         _ => false,
     };
+
+    private static bool HasUnknownCharset(HttpRequest request)
+    {
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || type.Charset is not { Length: > 0 } charset)
+        {
+            return false;
+        }
+        try
+        {
+            Encoding.GetEncoding(charset.ToString());
+            return false;
+        }
+        catch (ArgumentException)
+        {
+            return true;
+        }
+    }
 
     /// <summary>"$.persona" or "$.tags[2]" to the field a client knows: "persona", "tags[2]".</summary>
     private static string FieldName(string? path) => path is null or "$" ? "$" : path.TrimStart('$', '.');

@@ -17,6 +17,11 @@ public sealed class Validation
         {
             Add(field, $"{field} must be at most {max} characters.");
         }
+        else if (value.Contains('\0', StringComparison.Ordinal))
+        {
+            // PostgreSQL's text cannot hold NUL: refused here, it is the client's 400, not the database's 500.
+            Add(field, $"{field} must not contain NUL characters.");
+        }
         else if (mustContain is not null && !value.Contains(mustContain, StringComparison.Ordinal))
         {
             Add(field, $"{field} is not valid.");

@@ -52,13 +52,22 @@ public static partial class SessionsApi
         }
         var session = new Session(Guid.CreateVersion7(), characterId, "active", time.GetUtcNow().UtcDateTime, null);
         await using var connection = await db.OpenConnectionAsync();
-        // Inserting through a SELECT on the user's own characters: another user's character id inserts nothing.
-        var inserted = await connection.ExecuteAsync(
-            """
-            INSERT INTO sessions (id, user_id, character_id, status, started_at)
-            SELECT @Id, @UserId, c.id, 'active', @StartedAt FROM characters c WHERE c.id = @CharacterId AND c.user_id = @UserId
-            """,
-            new { session.Id, UserId = user.UserId(), session.StartedAt, CharacterId = characterId });
+        int inserted;
+        try
+        {
+            // Inserting through a SELECT on the user's own characters: another user's character id inserts nothing.
+            inserted = await connection.ExecuteAsync(
+                """
+                INSERT INTO sessions (id, user_id, character_id, status, started_at)
+                SELECT @Id, @UserId, c.id, 'active', @StartedAt FROM characters c WHERE c.id = @CharacterId AND c.user_id = @UserId
+                """,
+                new { session.Id, UserId = user.UserId(), session.StartedAt, CharacterId = characterId });
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        {
+            // The character was deleted while the row went in: as if it had never been there.
+            inserted = 0;
+        }
         return inserted == 0
             ? TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such character.", Detail = $"Character {characterId} does not exist." })
             : TypedResults.Created($"/v1/sessions/{session.Id}", session);
@@ -133,13 +142,21 @@ public static partial class SessionsApi
         {
             return TypedResults.Conflict(new ProblemDetails { Status = 409, Title = "The session has ended.", Detail = $"Session {id} has ended; start a new one." });
         }
-        // Expired tickets are cleared here, where they are made, rather than by a job of their own.
-        await connection.ExecuteAsync(
-            """
-            DELETE FROM tickets WHERE expires_at < @Now;
-            INSERT INTO tickets (hash, user_id, session_id, expires_at) VALUES (@Hash, @UserId, @Id, @ExpiresAt);
-            """,
-            new { Now = now, Hash = ApiKeyAuthentication.Hash(ticket), UserId = user.UserId(), Id = id, ExpiresAt = expiresAt });
+        try
+        {
+            // Expired tickets are cleared here, where they are made, rather than by a job of their own.
+            await connection.ExecuteAsync(
+                """
+                DELETE FROM tickets WHERE expires_at < @Now;
+                INSERT INTO tickets (hash, user_id, session_id, expires_at) VALUES (@Hash, @UserId, @Id, @ExpiresAt);
+                """,
+                new { Now = now, Hash = ApiKeyAuthentication.Hash(ticket), UserId = user.UserId(), Id = id, ExpiresAt = expiresAt });
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        {
+            // The session went (its character was deleted) between the check above and the insert.
+            return TypedResults.NotFound();
+        }
         return TypedResults.Ok(new SessionTicket(ticket, expiresAt));
     }
 

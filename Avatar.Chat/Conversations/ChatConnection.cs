@@ -114,6 +114,10 @@ internal sealed partial class ChatConnection(WebSocket socket, ChatSession sessi
             case "say" when parsed.Text!.Length > options.MaxSayLength:
                 await SendAsync(ChatProtocol.Error("invalid_message", $"\"text\" is limited to {options.MaxSayLength} characters."), aborted);
                 break;
+            case "say" when parsed.Text.Contains('\0', StringComparison.Ordinal):
+                // PostgreSQL's text cannot hold NUL: the turn would end in storage_failed, which blames the database.
+                await SendAsync(ChatProtocol.Error("invalid_message", "\"text\" must not contain NUL characters."), aborted);
+                break;
             case "say" when limits.TrySay(session.UserId) is { } wait:
                 var seconds = RateLimitMetrics.RetryAfterSeconds(wait);
                 await SendAsync(ChatProtocol.RateLimited(seconds, $"At most {limits.Settings.Says.Permits} says per {limits.Settings.Says.Period}; try again in {seconds} s."), aborted);

@@ -14,7 +14,7 @@ namespace Avatar.Tests.Chat;
 /// The AppHost's chat with everything it needs (postgres, migrations, api, the A2F pair), started once per test class,
 /// and a WebSocket client that speaks Chat's protocol.
 /// </summary>
-public sealed class ChatTopology : IAsyncLifetime
+public class ChatTopology : IAsyncLifetime
 {
     public DistributedApplication App { get; private set; } = null!;
 
@@ -22,7 +22,13 @@ public sealed class ChatTopology : IAsyncLifetime
     {
         var builder = await AvatarTesting.CreateBuilderAsync();
         builder.KeepOnly("chat");
+        Configure(builder);
         App = await builder.StartAsync(TimeSpan.FromSeconds(180), "chat");
+    }
+
+    /// <summary>What a topology made for some tests changes in the AppHost's.</summary>
+    protected virtual void Configure(IDistributedApplicationTestingBuilder builder)
+    {
     }
 
     public async Task DisposeAsync() => await App.DisposeAsync();

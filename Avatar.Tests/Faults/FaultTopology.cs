@@ -29,6 +29,8 @@ public sealed class FaultTopology : IAsyncLifetime
         // Durable data stores, as deployed: an ephemeral Redis keeps no append-only file, so a kill would lose the queue
         // by design and "no job lost" could not be asked of it.
         var builder = await AvatarTesting.CreateBuilderAsync(args: "--Avatar:Ephemeral=false");
+        // Steady traffic and the sign-ups after each fault come from one address, faster than the sign-up limit allows.
+        builder.WithRateLimitsOutOfReach();
         // A killed worker's job is taken over once idle past the visibility timeout (30 s by default: long enough for
         // any real job); the sweep requeues the jobs of sessions ended while Redis was down (30 s by default).
         builder.Project("worker")

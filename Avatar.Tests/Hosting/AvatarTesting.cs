@@ -39,6 +39,33 @@ internal static class AvatarTesting
         return builder;
     }
 
+    /// <summary>
+    /// Puts the Api's and chat's rate limits out of reach, for tests about something else (faults, fuzzing) that send
+    /// thousands of requests from one address and a few keys. The limits themselves are tested in Security.
+    /// </summary>
+    public static IDistributedApplicationTestingBuilder WithRateLimitsOutOfReach(this IDistributedApplicationTestingBuilder builder)
+    {
+        foreach (var project in builder.Resources.OfType<ProjectResource>())
+        {
+            var limits = project.Name switch
+            {
+                "api" => new[] { "PerKey", "SignUp", "Tickets" },
+                "chat" => ["Says"],
+                _ => [],
+            };
+            var resource = builder.CreateResourceBuilder(project);
+            foreach (var limit in limits)
+            {
+                resource.WithEnvironment($"RateLimits__{limit}__Permits", "1000000");
+            }
+            if (project.Name == "chat")
+            {
+                resource.WithEnvironment("RateLimits__SocketsPerUser", "1000");
+            }
+        }
+        return builder;
+    }
+
     /// <summary>The resources a user sees: not parameters, nor the hidden rebuilder Aspire adds beside each project.</summary>
     public static IEnumerable<string> VisibleResourceNames(this IDistributedApplicationTestingBuilder builder) =>
         builder.Resources.Where(r => r is not ParameterResource && !(r is ExecutableResource && r is IResourceWithParent)).Select(r => r.Name);
