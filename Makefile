@@ -30,11 +30,11 @@ bench: setup
 	dotnet build -c Release -nologo -v quiet bench/Avatar.Bench
 	dotnet run -c Release --no-build --project bench/Avatar.Bench -- $(BENCH)
 
-## Train the lip-sync model on espeak-ng speech (about 2 minutes) into Avatar.A2F.Inference/Models/lipsync.onnx, then score it.
+## Train the lip-sync model on espeak-ng, flite and festival speech into Avatar.A2F.Inference/Models/lipsync.onnx, then score it voice by voice.
 model: setup
 	dotnet run -c Release --project Avatar.A2F.Inference -- model train --output=$(CURDIR)/Avatar.A2F.Inference/Models/lipsync.onnx
 
-## Score the shipped lip-sync model on held-out espeak-ng speech (LIPSYNC.md's metric) beside a loudness-only peer.
+## Score the shipped model voice by voice and the reserved kal voice, then leave each engine out (train without it, score on it), beside a loudness-only peer.
 eval: setup
 	dotnet run -c Release --project Avatar.A2F.Inference -- model evaluate --model=$(CURDIR)/Avatar.A2F.Inference/Models/lipsync.onnx
 

@@ -13,6 +13,7 @@ builder.AddInferenceServices();
 var app = builder.Build();
 // Load the model now: a missing or broken model fails the start, and the first stream does not pay for the load.
 app.Services.GetRequiredService<BatchingVisemeModel>();
+app.Services.GetRequiredService<LipSyncModelHealth>();
 app.MapDefaultEndpoints();
 app.MapGrpcService<A2FInferenceService>();
 app.MapGrpcHealthChecksService();

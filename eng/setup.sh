@@ -13,6 +13,12 @@ command -v redis-benchmark >/dev/null || missing+=(redis-tools)
 command -v setsid >/dev/null || missing+=(util-linux)
 command -v node >/dev/null || missing+=(nodejs npm)
 ldconfig -p | grep -q "libespeak-ng.so.1 " || missing+=(espeak-ng)
+# The lip-sync model's other teachers: flite, festival and its voices (kal is the reserved, evaluation-only voice).
+command -v flite >/dev/null || missing+=(flite)
+command -v festival >/dev/null || missing+=(festival)
+[ -d /usr/share/festival/voices/english/ked_diphone ] || missing+=(festvox-kdlpc16k)
+[ -d /usr/share/festival/voices/english/kal_diphone ] || missing+=(festvox-kallpc16k)
+[ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ] || missing+=(festvox-us-slt-hts)
 command -v chromium >/dev/null || missing+=(chromium)   # the dashboard's browser test (Playwright drives it; nothing is downloaded)
 command -v kubectl >/dev/null || missing+=(kubectl)     # kustomize 5 inside: renders the manifests in the publishing tests
 

@@ -21,6 +21,24 @@ public sealed record LipSyncScore(string System, int Frames, double JawCorrelati
     /// <summary>Rounding on rounded vowels relative to spread ones: above 1 means rounding shows.</summary>
     public double RoundingRatio => RoundedLips / Math.Max(SpreadLips, 1e-6);
 
+    /// <summary>Rounding lips on rounded vowels minus on spread ones (MouthFunnel + MouthPucker).</summary>
+    public double RoundingDifference => RoundedLips - SpreadLips;
+
+    /// <summary>
+    /// The bars on speech from an engine or voice the model never heard: correlation 0.80 at lag 0, p/b/m at most 0.20 of
+    /// open vowels, rounding 0.40 above spread vowels, silence at most 0.05, the best lag within one frame.
+    /// </summary>
+    public IReadOnlyList<string> HeldOutFailures()
+    {
+        List<string> failures = [];
+        if (JawCorrelation < 0.8) { failures.Add($"r at lag 0 {JawCorrelation:0.00} < 0.80"); }
+        if (ClosureRatio > 0.2) { failures.Add($"p/b/m ÷ open {ClosureRatio:0.00} > 0.20"); }
+        if (RoundingDifference < 0.4) { failures.Add($"rounded − spread {RoundingDifference:0.00} < 0.40"); }
+        if (SilenceJaw > 0.05) { failures.Add($"silence {SilenceJaw:0.000} > 0.05"); }
+        if (Math.Abs(LagMilliseconds) > 34) { failures.Add($"best lag {LagMilliseconds} ms"); }
+        return failures;
+    }
+
     /// <summary>The baseline's bars: correlation 0.6, closure below half, rounding visible, silence at rest.</summary>
     public IReadOnlyList<string> Failures()
     {
@@ -33,7 +51,7 @@ public sealed record LipSyncScore(string System, int Frames, double JawCorrelati
     }
 }
 
-/// <summary>Scores lip-sync output against espeak-ng's phoneme timings, as LIPSYNC.md defines.</summary>
+/// <summary>Scores lip-sync output against the speaking engine's phone timings, as LIPSYNC.md defines.</summary>
 public static class LipSyncEvaluator
 {
     private static readonly int s_funnel = BlendShapes.IndexOf("MouthFunnel");
@@ -42,10 +60,26 @@ public static class LipSyncEvaluator
     /// <summary>Runs the model over every clip, streamed in 35 ms chunks as clients send them, and scores the output.</summary>
     public static LipSyncScore Evaluate(IVisemeModel model, IReadOnlyList<LabelledClip> clips, string system = "lip-sync model")
     {
+        var animated = Animate(model, clips);
+        return Score(system, clips, clip => [.. animated[clip].Select(w => ((double)w[BlendShapes.JawOpen], (double)(w[s_funnel] + w[s_pucker])))]);
+    }
+
+    /// <summary>
+    /// The 30 FPS blend shape frames the service would send for each clip (streamed in 35 ms chunks, post-processed at
+    /// its defaults), each beside the phone active at its time.
+    /// </summary>
+    public static IReadOnlyList<(PhonemeClass Reference, float[] Weights)> Frames(IVisemeModel model, IReadOnlyList<LabelledClip> clips)
+    {
+        var animated = Animate(model, clips);
+        return [.. clips.SelectMany(c => animated[c].Select((w, k) => (c.ClassAt((double)k / LipSyncStream.FramesPerSecond), w)))];
+    }
+
+    private static Dictionary<LabelledClip, List<float[]>> Animate(IVisemeModel model, IReadOnlyList<LabelledClip> clips)
+    {
         var batching = new BatchingVisemeModel(model);
         try
         {
-            return Score(system, clips, clip => RunAsync(batching, clip).AsTask().GetAwaiter().GetResult());
+            return clips.Distinct().ToDictionary(c => c, c => RunAsync(batching, c).AsTask().GetAwaiter().GetResult());
         }
         finally
         {
@@ -53,7 +87,7 @@ public static class LipSyncEvaluator
         }
     }
 
-    private static async ValueTask<List<(double, double)>> RunAsync(BatchingVisemeModel model, LabelledClip clip)
+    private static async ValueTask<List<float[]>> RunAsync(BatchingVisemeModel model, LabelledClip clip)
     {
         var stream = new LipSyncStream(model, LogMelSpectrogram.SampleRate);
         var frames = new List<BlendFrame>();
@@ -65,7 +99,7 @@ public static class LipSyncEvaluator
         // The service's own post-processing at its defaults (smoothing included), so the score is what clients see.
         var post = new Animation.AnimationPostProcessor(new Animation.AnimationSettings());
         frames.ForEach(post.Apply);
-        return [.. frames.Select(f => ((double)f.Weights[BlendShapes.JawOpen], (double)(f.Weights[s_funnel] + f.Weights[s_pucker])))];
+        return [.. frames.Select(f => f.Weights)];
     }
 
     /// <summary>

@@ -6,12 +6,13 @@ namespace Avatar.A2F.Inference.LipSync;
 /// <param name="Clips">Training utterances to synthesise.</param>
 /// <param name="Epochs">Passes over the data.</param>
 /// <param name="Seed">Seed of every random choice: the same settings give the same model.</param>
-public sealed record TrainingOptions(int Clips = 400, int Epochs = 12, int Seed = 20261122);
+/// <param name="Without">An engine left out (leave-one-engine-out evaluation), or none.</param>
+public sealed record TrainingOptions(int Clips = 1200, int Epochs = 16, int Seed = 20261122, SpeechEngine? Without = null);
 
 /// <summary>
-/// Trains <see cref="LipSyncNetwork"/> on espeak-ng speech labelled with espeak-ng's own phoneme timings: cross-entropy
-/// over visemes, Adam, minibatches. Audio is augmented (gain, noise, leading and trailing silence) so the model does not
-/// learn espeak's exact level or its silence.
+/// Trains <see cref="LipSyncNetwork"/> on speech from several engines labelled with each engine's own phone timings:
+/// cross-entropy over visemes, Adam, minibatches. Audio is augmented (<see cref="SpeechAugmenter"/>, plus leading and
+/// trailing silence over a noise floor) so the model learns speech, not an engine's level, channel or silence.
 /// </summary>
 public static class LipSyncTrainer
 {
@@ -23,16 +24,16 @@ public static class LipSyncTrainer
     {
         log ??= _ => { };
         var random = new Random(options.Seed);
-        var clips = new List<(List<float[]> Frames, byte[] Labels)>();
-        foreach (var clip in SpeechCorpus.Training(options.Clips, options.Seed))
-        {
-            clips.Add(Augment(clip, random));
-        }
+        var speech = SpeechCorpus.Training(options.Clips, options.Seed, v => v.Engine != options.Without);
+        // Each clip draws its augmentation from its own generator, so the clips can be augmented in parallel and the
+        // result does not depend on which thread got which clip.
+        var clips = new (List<float[]> Frames, byte[] Labels)[speech.Count];
+        Parallel.For(0, speech.Count, i => clips[i] = Augment(speech[i], new Random(unchecked(options.Seed + (i * 1_000_003)))));
         var network = new LipSyncNetwork();
         Normalise(network, clips);
         Initialise(network, random);
         var rows = clips.SelectMany((c, i) => Enumerable.Range(0, c.Frames.Count).Select(f => (Clip: i, Frame: f))).ToArray();
-        log($"training on {clips.Count} clips, {rows.Length} frames ({rows.Length / 100.0 / 60:0.0} min of speech)");
+        log($"training on {clips.Length} clips, {rows.Length} frames ({rows.Length / 100.0 / 60:0.0} min of speech)");
 
         var adam = new Adam(network);
         var input = new float[LipSyncNetwork.InputSize];
@@ -72,25 +73,24 @@ public static class LipSyncTrainer
     {
         var lead = random.Next(0, 4800);   // up to 300 ms of silence before
         var trail = random.Next(0, 4800);  // and after
-        var gain = MathF.Pow(10, (float)((random.NextDouble() * 30) - 20) / 20); // -20 .. +10 dB
+        var (speech, stretch) = SpeechAugmenter.Augment([.. new float[lead], .. clip.Samples, .. new float[trail]], random);
         var noise = MathF.Pow(10, (float)((random.NextDouble() * 30) - 75) / 20); // -75 .. -45 dBFS
-        var samples = new float[lead + clip.Samples.Length + trail];
+        var samples = new float[speech.Length];
         for (var i = 0; i < samples.Length; i++)
         {
-            var speech = i >= lead && i < lead + clip.Samples.Length ? clip.Samples[i - lead] * gain : 0;
-            samples[i] = Math.Clamp(speech + (noise * (float)((random.NextDouble() * 2) - 1)), -1, 1);
+            samples[i] = Math.Clamp(speech[i] + (noise * (float)((random.NextDouble() * 2) - 1)), -1, 1);
         }
         var frames = LogMelSpectrogram.Compute(samples);
         var labels = new byte[frames.Count];
         for (var f = 0; f < frames.Count; f++)
         {
-            var seconds = (f * 0.01) - (lead / 16000.0);
+            var seconds = (f * 0.01 / stretch) - (lead / 16000.0);
             labels[f] = (byte)(seconds < 0 ? Viseme.Sil : clip.ClassAt(seconds).Viseme);
         }
         return (frames, labels);
     }
 
-    private static void Normalise(LipSyncNetwork network, List<(List<float[]> Frames, byte[] Labels)> clips)
+    private static void Normalise(LipSyncNetwork network, (List<float[]> Frames, byte[] Labels)[] clips)
     {
         var bands = LogMelSpectrogram.Bands;
         var sum = new double[bands];

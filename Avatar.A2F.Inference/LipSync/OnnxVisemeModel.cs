@@ -20,7 +20,12 @@ public sealed class OnnxVisemeModel : IVisemeModel, IDisposable
     /// <summary>The model's output: viseme probabilities, [rows, <see cref="LipSyncNetwork.Outputs"/>].</summary>
     public const string OutputName = "visemes";
 
+    /// <summary>The version <see cref="Export"/> writes: bumped whenever the training data, recipe or network changes.</summary>
+    public const string CurrentVersion = "2.0.0";
+
     private const string CudaProvider = "CUDAExecutionProvider";
+    private const string VersionKey = "avatar.lipsync.version";
+    private const string ContextKey = "avatar.lipsync.context";
     private static readonly string[] s_inputNames = [InputName];
     private static readonly string[] s_outputNames = [OutputName];
 
@@ -45,7 +50,25 @@ public sealed class OnnxVisemeModel : IVisemeModel, IDisposable
             _runOptions.Dispose();
             throw new InvalidDataException($"{path} is not a lip-sync model: it needs one input '{InputName}' [N, {LipSyncNetwork.InputSize}] and an output '{OutputName}' [N, {LipSyncNetwork.Outputs}], of floats.");
         }
+        var metadata = session.ModelMetadata.CustomMetadataMap;
+        // The same input width can hold another window: such a model would run and animate nonsense, so refuse it.
+        if (metadata.TryGetValue(ContextKey, out var context) && context != Context)
+        {
+            session.Dispose();
+            _runOptions.Dispose();
+            throw new InvalidDataException($"{path} is a lip-sync model for another feature window ({context}); this service builds {Context}.");
+        }
+        Version = metadata.GetValueOrDefault(VersionKey) ?? "unversioned";
+        Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)))[..12];
     }
+
+    private static string Context => $"past {LipSyncNetwork.Past}, future {LipSyncNetwork.Future} frames of 10 ms";
+
+    /// <summary>The model's version, from its metadata ("unversioned" for files written before versions).</summary>
+    public string Version { get; } = "";
+
+    /// <summary>The first 12 hex digits of the file's SHA-256: tells two builds of one version apart.</summary>
+    public string Sha256 { get; } = "";
 
     /// <summary>Whether the model runs on the GPU (CUDA device 0) rather than on the CPU.</summary>
     public bool RunsOnCuda { get; }
@@ -61,18 +84,21 @@ public sealed class OnnxVisemeModel : IVisemeModel, IDisposable
         var logger = loggers.CreateLogger<OnnxVisemeModel>();
         if (!useCuda)
         {
-            logger.LogInformation("The lip-sync model {Path} runs on the CPU.", path);
-            return new OnnxVisemeModel(path);
+            var cpu = new OnnxVisemeModel(path);
+            logger.LogInformation("The lip-sync model {Path} (version {ModelVersion}, sha256 {ModelSha256}) runs on the CPU.", path, cpu.Version, cpu.Sha256);
+            return cpu;
         }
         var (cudaSession, whyNot) = TryCreateCudaSession(path);
         if (cudaSession is not null)
         {
-            logger.LogInformation("The lip-sync model {Path} runs on CUDA device 0.", path);
-            return new OnnxVisemeModel(path, cudaSession, runsOnCuda: true);
+            var cuda = new OnnxVisemeModel(path, cudaSession, runsOnCuda: true);
+            logger.LogInformation("The lip-sync model {Path} (version {ModelVersion}, sha256 {ModelSha256}) runs on CUDA device 0.", path, cuda.Version, cuda.Sha256);
+            return cuda;
         }
         // Loaded before the warning: when the file itself is what CUDA failed on, the start fails on that, not on CUDA.
         var model = new OnnxVisemeModel(path);
-        logger.LogWarning("A2F:UseCuda is set, but CUDA cannot be used, so the lip-sync model runs on the CPU: {Reason}", whyNot);
+        logger.LogWarning("A2F:UseCuda is set, but CUDA cannot be used, so the lip-sync model {Path} (version {ModelVersion}, sha256 {ModelSha256}) runs on the CPU: {Reason}",
+            path, model.Version, model.Sha256, whyNot);
         return model;
     }
 
@@ -171,7 +197,8 @@ public sealed class OnnxVisemeModel : IVisemeModel, IDisposable
         };
         var model = OnnxGraph.Model(graph);
         model.MetadataProps.Add(new StringStringEntryProto { Key = "avatar.lipsync.bands", Value = LogMelSpectrogram.Bands.ToString(CultureInfo.InvariantCulture) });
-        model.MetadataProps.Add(new StringStringEntryProto { Key = "avatar.lipsync.context", Value = $"past {LipSyncNetwork.Past}, future {LipSyncNetwork.Future} frames of 10 ms" });
+        model.MetadataProps.Add(new StringStringEntryProto { Key = ContextKey, Value = Context });
+        model.MetadataProps.Add(new StringStringEntryProto { Key = VersionKey, Value = CurrentVersion });
         model.MetadataProps.Add(new StringStringEntryProto { Key = "avatar.lipsync.visemes", Value = string.Join(',', Enum.GetNames<Viseme>()) });
         return model.ToByteArray();
     }

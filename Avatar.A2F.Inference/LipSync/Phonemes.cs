@@ -25,7 +25,10 @@ public readonly record struct PhonemeClass(Viseme Viseme, float Openness, Roundi
     public bool IsSilence => Viseme == Viseme.Sil;
 }
 
-/// <summary>Classifies espeak-ng's English phoneme mnemonics (as reported by its phoneme events).</summary>
+/// <summary>
+/// Classifies phones: espeak-ng's English mnemonics (as its phoneme events report them) and the CMU (ARPAbet) set that
+/// flite and festival use, with the same openness for the same sound so that every engine teaches the same mouth.
+/// </summary>
 public static class Phonemes
 {
     private static readonly Dictionary<string, PhonemeClass> s_table = new(StringComparer.Ordinal)
@@ -56,6 +59,31 @@ public static class Phonemes
         ["o@"] = new(Viseme.OH, .65f, Rounding.Rounded), ["oU"] = new(Viseme.OH, .55f, Rounding.Rounded), ["OI"] = new(Viseme.OH, .65f, Rounding.Rounded),
         ["U"] = new(Viseme.OU, .3f, Rounding.Rounded), ["u:"] = new(Viseme.OU, .3f, Rounding.Rounded), ["U@"] = new(Viseme.OU, .35f, Rounding.Rounded),
     };
+
+    private static readonly Dictionary<string, PhonemeClass> s_arpabet = new(StringComparer.Ordinal)
+    {
+        ["p"] = new(Viseme.PP, 0, IsBilabial: true), ["b"] = new(Viseme.PP, 0, IsBilabial: true), ["m"] = new(Viseme.PP, 0, IsBilabial: true),
+        ["f"] = new(Viseme.FF, .1f), ["v"] = new(Viseme.FF, .1f), ["th"] = new(Viseme.TH, .2f), ["dh"] = new(Viseme.TH, .2f),
+        ["t"] = new(Viseme.DD, .2f), ["d"] = new(Viseme.DD, .2f), ["dx"] = new(Viseme.DD, .2f),
+        ["k"] = new(Viseme.KK, .3f), ["g"] = new(Viseme.KK, .3f), ["ng"] = new(Viseme.KK, .25f),
+        ["sh"] = new(Viseme.CH, .2f), ["zh"] = new(Viseme.CH, .2f), ["ch"] = new(Viseme.CH, .2f), ["jh"] = new(Viseme.CH, .2f),
+        ["s"] = new(Viseme.SS, .15f), ["z"] = new(Viseme.SS, .15f), ["n"] = new(Viseme.NN, .15f), ["l"] = new(Viseme.NN, .25f),
+        ["r"] = new(Viseme.RR, .25f), ["er"] = new(Viseme.RR, .4f), ["axr"] = new(Viseme.RR, .35f),
+        ["w"] = new(Viseme.OU, .15f, Rounding.Rounded), ["y"] = new(Viseme.IH, .2f), ["hh"] = new(Viseme.E, .4f),
+        // As espeak-ng's A: (aa), a (ae), aI (ay), aU (aw), O: (ao), V (ah), E (eh), eI (ey), @ (ax) ...
+        ["aa"] = new(Viseme.AA, 1f), ["ae"] = new(Viseme.AA, .9f), ["ay"] = new(Viseme.AA, .9f), ["aw"] = new(Viseme.AA, .9f),
+        ["ah"] = new(Viseme.E, .75f), ["eh"] = new(Viseme.E, .65f, Rounding.Spread), ["ey"] = new(Viseme.E, .55f, Rounding.Spread),
+        ["ax"] = new(Viseme.E, .45f), ["ih"] = new(Viseme.IH, .3f, Rounding.Spread), ["iy"] = new(Viseme.IH, .25f, Rounding.Spread),
+        ["ao"] = new(Viseme.OH, .7f, Rounding.Rounded), ["ow"] = new(Viseme.OH, .55f, Rounding.Rounded), ["oy"] = new(Viseme.OH, .65f, Rounding.Rounded),
+        ["uh"] = new(Viseme.OU, .3f, Rounding.Rounded), ["uw"] = new(Viseme.OU, .3f, Rounding.Rounded),
+    };
+
+    /// <summary>The class of a phone as <paramref name="engine"/> names it.</summary>
+    public static PhonemeClass Classify(string name, SpeechEngine engine) =>
+        engine == SpeechEngine.EspeakNg ? Classify(name)
+        : s_arpabet.TryGetValue(name, out var known) ? known
+        // pau, h#, brth, ssil: pauses and breaths.
+        : new(Viseme.Sil, 0);
 
     /// <summary>The class of an espeak-ng phoneme mnemonic; unknown names fall back on their first letter.</summary>
     public static PhonemeClass Classify(string name)

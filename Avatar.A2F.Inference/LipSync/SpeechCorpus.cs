@@ -3,11 +3,12 @@ using Avatar.Espeak;
 
 namespace Avatar.A2F.Inference.LipSync;
 
-/// <summary>A clip of speech at 16 kHz with the phoneme active at each moment (espeak-ng's own timings).</summary>
+/// <summary>A clip of speech at 16 kHz with the phone active at each moment (the engine's own timings).</summary>
 /// <param name="Samples">16 kHz mono samples in [-1, 1].</param>
-/// <param name="Phonemes">espeak-ng phoneme events, in order.</param>
+/// <param name="Phonemes">The engine's phones with their start times, in order.</param>
+/// <param name="Voice">The voice that spoke, whose engine names the phones.</param>
 /// <param name="Description">Voice, speed and text, for reports.</param>
-public sealed record LabelledClip(float[] Samples, IReadOnlyList<PhonemeEvent> Phonemes, string Description)
+public sealed record LabelledClip(float[] Samples, IReadOnlyList<PhonemeEvent> Phonemes, TtsVoice Voice, string Description)
 {
     /// <summary>The phoneme active at <paramref name="seconds"/> (a pause before the first and after the last).</summary>
     public PhonemeClass ClassAt(double seconds)
@@ -21,14 +22,15 @@ public sealed record LabelledClip(float[] Samples, IReadOnlyList<PhonemeEvent> P
             }
             active = phoneme.Name;
         }
-        return seconds > Samples.Length / 16000.0 ? new PhonemeClass(Viseme.Sil, 0) : LipSync.Phonemes.Classify(active);
+        return seconds > Samples.Length / 16000.0 ? new PhonemeClass(Viseme.Sil, 0) : LipSync.Phonemes.Classify(active, Voice.Engine);
     }
 }
 
 /// <summary>
-/// Speech made with espeak-ng for training and evaluating the lip-sync model: several voices, speeds and pitches. Training
-/// text is generated from a word list with a seeded random generator; evaluation uses separate, fixed sentences and voices
-/// the training never hears at those settings.
+/// Speech for training and evaluating the lip-sync model, from three engines (espeak-ng, flite, festival) and their English
+/// voices at several speeds and pitches, each labelled with the phone timings of the engine that spoke it. Training text
+/// is generated from a word list with a seeded random generator; evaluation uses separate, fixed sentences. The kal voice
+/// is never trained on: it is the independent check.
 /// </summary>
 public static class SpeechCorpus
 {
@@ -70,50 +72,73 @@ public static class SpeechCorpus
         "Bring me five bright balloons, please.",
     ];
 
-    /// <summary>Voice settings of the evaluation set.</summary>
-    public static IReadOnlyList<SpeechOptions> EvaluationVoices { get; } =
+    /// <summary>The voices training draws from, engine by engine.</summary>
+    public static IReadOnlyList<TtsVoice> TrainingVoices { get; } =
     [
-        // A Scottish voice and the f2 variant never occur in training.
-        new("en-us", 160, 50), new("en-gb-scotland", 190, 40), new("en-us+f2", 210, 65),
+        // espeak-ng's English voices ("en" is British) with its variants; the Scottish voice and the f2 variant are kept
+        // for scoring an unheard espeak-ng voice without leaving the whole engine out.
+        .. new[] { "en", "en-us", "en-gb-x-rp", "en-029", "en-us-nyc", "en-gb-x-gbclan", "en-gb-x-gbcwmd" }
+            .SelectMany(v => new[] { "", "+m1", "+m2", "+m3", "+m4", "+m5", "+m6", "+m7", "+f1", "+f3", "+f4", "+f5" }.Select(variant => v + variant))
+            .Select(v => new TtsVoice(SpeechEngine.EspeakNg, v)),
+        new(SpeechEngine.Flite, "awb"), new(SpeechEngine.Flite, "rms"), new(SpeechEngine.Flite, "slt"),
+        new(SpeechEngine.Festival, "ked_diphone"), new(SpeechEngine.Festival, "cmu_us_slt_arctic_hts"),
     ];
 
-    /// <summary>Generates <paramref name="count"/> training clips, deterministic for a given seed.</summary>
-    public static IEnumerable<LabelledClip> Training(int count, int seed)
+    /// <summary>The reserved voice in every engine that has it: scored, never trained or tuned on.</summary>
+    public static IReadOnlyList<TtsVoice> ReservedVoices { get; } =
+        [new(SpeechEngine.Festival, "kal_diphone"), new(SpeechEngine.Flite, "kal"), new(SpeechEngine.Flite, "kal16")];
+
+    /// <summary>The voices scored one by one: a few of each engine's, two espeak-ng voices that training never hears, and kal.</summary>
+    public static IReadOnlyList<Utterance> EvaluationVoices { get; } =
+    [
+        new("", new(SpeechEngine.EspeakNg, "en-us"), 175 / 160.0, 50), new("", new(SpeechEngine.EspeakNg, "en-gb-scotland"), 175 / 190.0, 40),
+        new("", new(SpeechEngine.EspeakNg, "en-us+f2"), 175 / 210.0, 65),
+        new("", new(SpeechEngine.Flite, "awb")), new("", new(SpeechEngine.Flite, "rms")), new("", new(SpeechEngine.Flite, "slt")),
+        new("", new(SpeechEngine.Festival, "ked_diphone")), new("", new(SpeechEngine.Festival, "cmu_us_slt_arctic_hts")),
+        .. ReservedVoices.Select(v => new Utterance("", v)),
+    ];
+
+    /// <summary>
+    /// Generates <paramref name="count"/> training clips, deterministic for a given seed: an engine at random (all equally
+    /// often), one of its voices, a speed and a pitch. <paramref name="include"/> leaves engines or voices out.
+    /// </summary>
+    public static IReadOnlyList<LabelledClip> Training(int count, int seed, Func<TtsVoice, bool>? include = null)
     {
         var random = new Random(seed);
-        // espeak-ng names voices by file: "en" is British English.
-        string[] voices = ["en-us", "en", "en-us+f3", "en-us+m3", "en+f4", "en-us+m1", "en+m2", "en-us+f1", "en-029", "en-gb-x-rp", "en-us-nyc+f5"];
+        var engines = TrainingVoices.Where(v => !v.IsReserved && (include?.Invoke(v) ?? true)).GroupBy(v => v.Engine).Select(g => g.ToArray()).ToArray();
+        var utterances = new List<Utterance>(count);
         for (var i = 0; i < count; i++)
         {
             var words = Enumerable.Range(0, random.Next(5, 14)).Select(_ => s_words[random.Next(s_words.Length)]);
             var text = string.Join(' ', words) + (random.Next(3) == 0 ? ", " + s_words[random.Next(s_words.Length)] + "." : ".");
-            var options = new SpeechOptions(voices[random.Next(voices.Length)], random.Next(120, 260), random.Next(25, 80));
-            yield return Speak(text, options);
-        }
-    }
-
-    /// <summary>The evaluation clips: every held-out sentence in every evaluation voice.</summary>
-    public static IEnumerable<LabelledClip> Evaluation(int sentences = int.MaxValue)
-    {
-        foreach (var options in EvaluationVoices)
-        {
-            foreach (var sentence in EvaluationSentences.Take(sentences))
+            var voices = engines[random.Next(engines.Length)];
+            var voice = voices[random.Next(voices.Length)];
+            var stretch = 0.75 + (random.NextDouble() * 0.6);
+            // espeak-ng's pitch is 0..100; flite's is the mean F0 in Hz, around each voice's own; festival keeps its own.
+            var pitch = voice.Engine switch
             {
-                yield return Speak(sentence, options);
-            }
+                SpeechEngine.EspeakNg => random.Next(25, 80),
+                SpeechEngine.Flite => (voice.Name == "slt" ? 150 : 90) + random.Next(0, 70),
+                _ => 0,
+            };
+            utterances.Add(new Utterance(text, voice, stretch, pitch));
         }
+        return [.. SpeechEngines.Speak(utterances)];
     }
 
-    /// <summary>Speaks a sentence and resamples it to 16 kHz on the same time base as its phoneme events.</summary>
-    public static LabelledClip Speak(string text, SpeechOptions options)
-    {
-        var clip = EspeakSynthesizer.Synthesize(text, options);
-        var samples = new float[clip.Samples.Length];
-        for (var i = 0; i < samples.Length; i++)
-        {
-            samples[i] = clip.Samples[i] / 32768f;
-        }
-        return new LabelledClip(AudioResampler.Resample(samples, clip.SampleRate), clip.Phonemes,
-            $"{options.Voice} {options.WordsPerMinute} wpm: {text}");
-    }
+    /// <summary>The held-out sentences spoken as <paramref name="voice"/> (its speed and pitch) says.</summary>
+    public static IReadOnlyList<LabelledClip> Evaluation(Utterance voice, int sentences = int.MaxValue) =>
+        [.. SpeechEngines.Speak([.. EvaluationSentences.Take(sentences).Select(s => voice with { Text = s })])];
+
+    /// <summary>The held-out sentences in every evaluation voice of <paramref name="engine"/>, kal excepted.</summary>
+    public static IReadOnlyList<LabelledClip> Evaluation(SpeechEngine engine, int sentences = int.MaxValue) =>
+        [.. EvaluationVoices.Where(v => v.Voice.Engine == engine && !v.Voice.IsReserved).SelectMany(v => Evaluation(v, sentences))];
+
+    /// <summary>The held-out sentences in the reserved kal voices.</summary>
+    public static IReadOnlyList<LabelledClip> Reserved(int sentences = int.MaxValue) =>
+        [.. EvaluationVoices.Where(v => v.Voice.IsReserved).SelectMany(v => Evaluation(v, sentences))];
+
+    /// <summary>Speaks a sentence with espeak-ng, resampled to 16 kHz on the same time base as its phoneme events.</summary>
+    public static LabelledClip Speak(string text, SpeechOptions options) =>
+        SpeechEngines.Speak(new Utterance(text, new TtsVoice(SpeechEngine.EspeakNg, options.Voice), 175.0 / options.WordsPerMinute, options.Pitch));
 }

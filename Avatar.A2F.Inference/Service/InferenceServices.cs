@@ -6,7 +6,7 @@ namespace Avatar.A2F.Inference.Service;
 /// <summary>Registration of the inference service.</summary>
 public static class InferenceServices
 {
-    /// <summary>The model (loaded once, batched across streams), the channels to the controllers, gRPC with its health and reflection services.</summary>
+    /// <summary>The model (loaded once, batched across streams, its version in health and metrics), the channels to the controllers, gRPC with its health and reflection services.</summary>
     public static WebApplicationBuilder AddInferenceServices(this WebApplicationBuilder builder)
     {
         var options = new InferenceOptions();
@@ -16,7 +16,10 @@ public static class InferenceServices
             options.AnimationAddress = fromAppHost;
         }
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(sp => new BatchingVisemeModel(OnnxVisemeModel.Load(options.ModelPath, options.UseCuda, sp.GetRequiredService<ILoggerFactory>())));
+        builder.Services.AddSingleton(sp => OnnxVisemeModel.Load(options.ModelPath, options.UseCuda, sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(sp => new BatchingVisemeModel(sp.GetRequiredService<OnnxVisemeModel>()));
+        builder.Services.AddSingleton<LipSyncModelHealth>();
+        builder.Services.AddHealthChecks().AddCheck<LipSyncModelHealth>("lipsync-model");
         builder.Services.AddSingleton<AnimationChannels>();
         // Well above the largest buffer the rules allow (10 s at 144 kHz, 2.9 MB): a buffer somewhat over it gets
         // INVALID_ARGUMENT naming the limit, not the bare RESOURCE_EXHAUSTED of the default 4 MiB.

@@ -1,10 +1,14 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Security.Cryptography;
 using Avatar.A2F.Contracts;
 using Avatar.A2F.Inference.LipSync;
 using Avatar.A2F.Inference.Service;
 using Avatar.Espeak;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Avatar.Tests.LipSync;
@@ -100,6 +104,84 @@ public sealed class LipSyncModelLoadingTests
         var jawOpen = BlendShapes.Names.ToList().IndexOf("JawOpen");
         Assert.True(frames.Max(f => f.Weights[jawOpen]) > 0.3, "the jaw should open on speech");
         Assert.True(model.Statistics.Runs > 0);
+    }
+
+    [Fact]
+    public async Task TheServiceReportsItsModelsVersionAndHashInItsLogHealthAndMetrics()
+    {
+        var log = new LogCapture();
+        var builder = TestWebHost.CreateBuilder();
+        builder.Logging.ClearProviders().AddProvider(log);
+        builder.Services.AddMetrics();
+        builder.AddInferenceServices();
+        await using var app = builder.Build();
+        var hash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(LipSyncCommands.DefaultModelPath)))[..12];
+        var tags = new ConcurrentBag<KeyValuePair<string, object?>>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "avatar.lipsync.model")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<int>((_, _, measured, _) => { foreach (var tag in measured) { tags.Add(tag); } });
+        listener.Start();
+
+        var health = await app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+        listener.RecordObservableInstruments();
+
+        var model = health.Entries["lipsync-model"];
+        Assert.Equal(HealthStatus.Healthy, model.Status);
+        Assert.Equal(OnnxVisemeModel.CurrentVersion, model.Data["version"]);
+        Assert.Equal(hash, model.Data["sha256"]);
+        Assert.Contains(log.Entries, e => e.Category == s_modelCategory && e.Message.Contains(hash) && e.Message.Contains(OnnxVisemeModel.CurrentVersion));
+        Assert.Contains(new KeyValuePair<string, object?>("model.version", OnnxVisemeModel.CurrentVersion), tags);
+        Assert.Contains(new KeyValuePair<string, object?>("model.sha256", hash), tags);
+    }
+
+    [Fact]
+    public async Task TheModelPathSettingLoadsAnotherModel()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"other-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(path, OnnxVisemeModel.Export(new LipSyncNetwork()));
+        try
+        {
+            var builder = TestWebHost.CreateBuilder();
+            builder.Configuration["A2F:ModelPath"] = path;
+            builder.AddInferenceServices();
+            await using var app = builder.Build();
+
+            var model = app.Services.GetRequiredService<OnnxVisemeModel>();
+            using var shipped = new OnnxVisemeModel(LipSyncCommands.DefaultModelPath);
+
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)))[..12], model.Sha256);
+            Assert.NotEqual(shipped.Sha256, model.Sha256);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void AModelBuiltForAnotherFeatureWindowIsRefusedAtLoadSayingWhy()
+    {
+        var onnx = global::Onnx.ModelProto.Parser.ParseFrom(OnnxVisemeModel.Export(new LipSyncNetwork()));
+        onnx.MetadataProps.Single(p => p.Key == "avatar.lipsync.context").Value = "past 5, future 5 frames of 10 ms";
+        var path = Path.Combine(Path.GetTempPath(), $"window-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(onnx));
+        try
+        {
+            var error = Assert.Throws<InvalidDataException>(() => OnnxVisemeModel.Load(path, useCuda: false, NullLoggerFactory.Instance));
+
+            Assert.Contains(path, error.Message);
+            Assert.Contains("another feature window (past 5, future 5", error.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     private sealed class LogCapture : ILoggerProvider

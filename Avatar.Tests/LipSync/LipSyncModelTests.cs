@@ -57,7 +57,7 @@ public sealed class LipSyncModelTests
     public void ABrieflyTrainedModelAlreadyBeatsTheLoudnessBaselineOnHeldOutSpeech()
     {
         var network = LipSyncTrainer.Train(new TrainingOptions(Clips: 40, Epochs: 3));
-        var evaluation = SpeechCorpus.Evaluation(sentences: 4).ToList();
+        var evaluation = SpeechCorpus.Evaluation(SpeechEngine.EspeakNg, sentences: 4);
 
         var model = LipSyncEvaluator.Evaluate(network, evaluation);
         var loudness = LipSyncEvaluator.EvaluateLoudnessBaseline(evaluation);
@@ -81,10 +81,10 @@ public sealed class ShippedLipSyncModelTests
     }
 
     [Fact]
-    public void TheShippedModelMeetsTheBaselineBarsOnHeldOutSpeech()
+    public void TheShippedModelMeetsTheBaselineBarsOnTheReservedVoice()
     {
         using var model = new OnnxVisemeModel(LipSyncCommands.DefaultModelPath);
-        var clips = SpeechCorpus.Evaluation(sentences: 6).ToList();
+        var clips = SpeechCorpus.Reserved(sentences: 6);
 
         var score = LipSyncEvaluator.Evaluate(model, clips);
 

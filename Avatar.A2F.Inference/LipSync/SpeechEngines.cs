@@ -1,0 +1,220 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Avatar.A2F.Contracts;
+using Avatar.Espeak;
+
+namespace Avatar.A2F.Inference.LipSync;
+
+/// <summary>A text-to-speech engine that teaches the model; each names its phones in its own phone set.</summary>
+public enum SpeechEngine
+{
+    /// <summary>espeak-ng through libespeak-ng, in process; phones in espeak-ng's mnemonics.</summary>
+    EspeakNg,
+    /// <summary>CMU flite, its command line (<c>-psdur</c> prints each segment's end); phones in CMU's (ARPAbet) set.</summary>
+    Flite,
+    /// <summary>Festival in batch mode (a Scheme script prints each Segment's end); phones in CMU's (ARPAbet) set.</summary>
+    Festival,
+}
+
+/// <summary>A voice of an engine.</summary>
+/// <param name="Engine">The engine.</param>
+/// <param name="Name">The engine's name for it: "en-us+f3" (espeak-ng), "slt" (flite), "ked_diphone" (festival).</param>
+public sealed record TtsVoice(SpeechEngine Engine, string Name)
+{
+    /// <summary>The kal voice (festival's kal_diphone, flite's kal and kal16) is kept for independent evaluation only.</summary>
+    public bool IsReserved => Name.StartsWith("kal", StringComparison.Ordinal);
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Engine switch { SpeechEngine.EspeakNg => "espeak-ng", SpeechEngine.Flite => "flite", _ => "festival" }} {Name}";
+}
+
+/// <summary>What to say and how.</summary>
+/// <param name="Text">The text.</param>
+/// <param name="Voice">The voice.</param>
+/// <param name="Stretch">Duration factor (above 1 is slower).</param>
+/// <param name="Pitch">espeak-ng's pitch (0..100) or flite's mean F0 in Hz; 0 leaves the voice's own.</param>
+public sealed record Utterance(string Text, TtsVoice Voice, double Stretch = 1, int Pitch = 0)
+{
+    internal string Key => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
+        $"{Voice.Engine}|{Voice.Name}|{Stretch.ToString("0.000", CultureInfo.InvariantCulture)}|{Pitch}|{Text}")))[..24].ToLowerInvariant();
+}
+
+/// <summary>
+/// Speaks utterances with espeak-ng, flite or festival and returns 16 kHz audio with the engine's own phone timings.
+/// flite and festival run as processes (a few hundred ms each), so their clips are cached on disk by a hash of what was
+/// asked; the engines are deterministic, so a cached clip is the clip they would make again and training stays
+/// reproducible.
+/// </summary>
+public static class SpeechEngines
+{
+    /// <summary>Where flite and festival clips are cached: artifacts/lipsync/speech in the repository.</summary>
+    public static string CacheDirectory { get; set; } = Path.Combine(Repository.Root, "artifacts", "lipsync", "speech");
+
+    /// <summary>Speaks every utterance, in order; flite and festival clips missing from the cache are made first, in batches.</summary>
+    public static IEnumerable<LabelledClip> Speak(IReadOnlyList<Utterance> utterances)
+    {
+        Prepare(utterances);
+        return utterances.Select(Speak);
+    }
+
+    /// <summary>Speaks one utterance.</summary>
+    public static LabelledClip Speak(Utterance utterance)
+    {
+        if (utterance.Voice.Engine == SpeechEngine.EspeakNg)
+        {
+            var wpm = (int)Math.Round(175 / utterance.Stretch);
+            var clip = EspeakSynthesizer.Synthesize(utterance.Text, new SpeechOptions(utterance.Voice.Name, wpm, utterance.Pitch == 0 ? 50 : utterance.Pitch));
+            var samples = clip.Samples.Select(s => s / 32768f).ToArray();
+            return new LabelledClip(AudioResampler.Resample(samples, clip.SampleRate), clip.Phonemes, utterance.Voice,
+                $"{utterance.Voice} {wpm} wpm: {utterance.Text}");
+        }
+        Prepare([utterance]);
+        var path = Path.Combine(CacheDirectory, utterance.Key);
+        var (audio, rate) = ReadWave(path + ".wav");
+        return new LabelledClip(AudioResampler.Resample(audio, rate), ReadPhones(path + ".phones"), utterance.Voice,
+            $"{utterance.Voice} x{utterance.Stretch:0.00}: {utterance.Text}");
+    }
+
+    private static void Prepare(IReadOnlyList<Utterance> utterances)
+    {
+        Directory.CreateDirectory(CacheDirectory);
+        var missing = utterances.Where(u => u.Voice.Engine != SpeechEngine.EspeakNg && !File.Exists(Path.Combine(CacheDirectory, u.Key + ".phones")))
+            .DistinctBy(u => u.Key).ToList();
+        Parallel.ForEach(missing.Where(u => u.Voice.Engine == SpeechEngine.Flite), new ParallelOptions { MaxDegreeOfParallelism = 2 }, Flite);
+        foreach (var voice in missing.Where(u => u.Voice.Engine == SpeechEngine.Festival).GroupBy(u => u.Voice))
+        {
+            // One festival per voice and batch of 200: loading a voice costs about a second.
+            foreach (var batch in voice.Chunk(200))
+            {
+                Festival(voice.Key, batch);
+            }
+        }
+    }
+
+    private static void Flite(Utterance u)
+    {
+        var path = Path.Combine(CacheDirectory, u.Key);
+        List<string> args = ["-voice", u.Voice.Name, "--setf", $"duration_stretch={u.Stretch.ToString("0.000", CultureInfo.InvariantCulture)}"];
+        if (u.Pitch > 0)
+        {
+            args.AddRange(["--setf", $"int_f0_target_mean={u.Pitch}"]);
+        }
+        args.AddRange(["-psdur", "-t", u.Text, "-o", path + Temporary + ".wav"]);
+        var output = RunTool("flite", args, stdin: null);
+        // "pau:0.193 p:0.242 aa:0.384 ...": each phone with the time it ends.
+        var phones = output.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => p.Replace(':', ' '));
+        File.WriteAllText(path + Temporary + ".phones", string.Join('\n', phones) + "\n");
+        Publish(path);
+    }
+
+    private static void Festival(TtsVoice voice, IEnumerable<Utterance> batch)
+    {
+        var script = new StringBuilder($"(voice_{voice.Name})\n");
+        foreach (var u in batch)
+        {
+            var path = Path.Combine(CacheDirectory, u.Key);
+            script.Append(CultureInfo.InvariantCulture, $"""
+                (Parameter.set 'Duration_Stretch {u.Stretch:0.000})
+                (set! utt (SynthText "{u.Text.Replace("\\", "", StringComparison.Ordinal).Replace("\"", "", StringComparison.Ordinal)}"))
+                (utt.save.wave utt "{path}{Temporary}.wav" 'riff)
+                (set! fd (fopen "{path}{Temporary}.phones" "w"))
+                (mapcar (lambda (s) (format fd "%s %f\n" (item.name s) (item.feat s "end"))) (utt.relation.items utt 'Segment))
+                (fclose fd)
+
+                """);
+        }
+        RunTool("festival", ["--pipe"], script.ToString());
+        foreach (var u in batch)
+        {
+            Publish(Path.Combine(CacheDirectory, u.Key));
+        }
+    }
+
+    private static string RunTool(string tool, IEnumerable<string> args, string? stdin)
+    {
+        var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        Process process;
+        try
+        {
+            process = Process.Start(start)!;
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new InvalidOperationException($"{tool} is not installed (eng/setup.sh installs it): {ex.Message}", ex);
+        }
+        using (process)
+        {
+            if (stdin is not null)
+            {
+                process.StandardInput.Write(stdin);
+                process.StandardInput.Close();
+            }
+            var error = process.StandardError.ReadToEndAsync();
+            var output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"{tool} failed ({process.ExitCode}): {error.Result}");
+            }
+            return output;
+        }
+    }
+
+    // Engines write under a name of this process's own: two processes (tests, make eval) making the same clip never
+    // read a half-written file or move each other's. The phones go last: they mark the clip complete.
+    private static string Temporary => $".{Environment.ProcessId}.tmp";
+
+    private static void Publish(string path)
+    {
+        File.Move(path + Temporary + ".wav", path + ".wav", overwrite: true);
+        File.Move(path + Temporary + ".phones", path + ".phones", overwrite: true);
+    }
+
+    /// <summary>"name end-seconds" lines to phones with their start times (each starts where the one before ended).</summary>
+    private static List<PhonemeEvent> ReadPhones(string path)
+    {
+        var phones = new List<PhonemeEvent>();
+        var start = 0.0;
+        foreach (var line in File.ReadAllLines(path).Where(l => l.Length > 0))
+        {
+            var parts = line.Split(' ');
+            phones.Add(new PhonemeEvent(parts[0], TimeSpan.FromSeconds(start)));
+            start = double.Parse(parts[1], CultureInfo.InvariantCulture);
+        }
+        return phones;
+    }
+
+    /// <summary>A 16-bit mono PCM RIFF file: its samples in [-1, 1] and its rate.</summary>
+    internal static (float[] Samples, int Rate) ReadWave(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var rate = 0;
+        for (var offset = 12; offset + 8 <= bytes.Length;)
+        {
+            var id = Encoding.ASCII.GetString(bytes, offset, 4);
+            var size = BitConverter.ToInt32(bytes, offset + 4);
+            if (id == "fmt ")
+            {
+                rate = BitConverter.ToInt32(bytes, offset + 12);
+            }
+            else if (id == "data")
+            {
+                size = Math.Min(size, bytes.Length - offset - 8);
+                var samples = new float[size / 2];
+                for (var i = 0; i < samples.Length; i++)
+                {
+                    samples[i] = BitConverter.ToInt16(bytes, offset + 8 + (2 * i)) / 32768f;
+                }
+                return (samples, rate);
+            }
+            offset += 8 + size + (size & 1);
+        }
+        throw new InvalidDataException($"{path} has no PCM data.");
+    }
+}
