@@ -184,6 +184,7 @@ public sealed class ImpatientA2FTopology : A2FTopology
         builder.Project("a2f-controller").WithEnvironment("A2F__IdleTimeout", "00:00:01");
 }
 
+[Collection(TimingSensitive.Name)]
 public sealed class A2FIdleTests(ImpatientA2FTopology topology) : IClassFixture<ImpatientA2FTopology>
 {
     [Fact]
