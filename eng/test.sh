@@ -14,6 +14,8 @@ if ! grep -q "^Total tests:" "$log"; then
   echo "the test run did not complete"
   exit 1
 fi
+# CI shows only the end of the output: repeat each failure's name and message there.
+awk '/^ +Failed [A-Za-z]/ { show = 1; lines = 0; print "" } /^ +Stack Trace:/ { show = 0 } show && lines++ < 12' "$log"
 passed=$(count Passed); failed=$(count Failed); skipped=$(count Skipped)
 echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 if [ "$status" -ne 0 ] || [ "${failed:-0}" != 0 ]; then

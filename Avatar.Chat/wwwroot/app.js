@@ -4,15 +4,18 @@
 'use strict';
 const $ = id => document.getElementById(id);
 const state = {
-  apiUrl: null, key: localStorage.getItem('avatar.key'), socket: null, audio: null,
+  key: localStorage.getItem('avatar.key'), socket: null, audio: null,
   rate: 16000, turnStart: null, frames: [], nextFrame: 0, sources: [],
   // Read by the browser test: what played and how far the mouth opened.
   stats: { turns: 0, audioChunks: 0, framesShown: 0, maxMouthOpen: 0, errors: [] },
 };
 window.avatar = state;
+// Forms can be submitted before the config arrives (a fast user, a browser test): every call waits for it.
+const config = fetch('/config.json').then(response => response.json());
 
 async function api(method, path, body) {
-  const response = await fetch(state.apiUrl + path, {
+  const { apiUrl } = await config;
+  const response = await fetch(apiUrl + path, {
     method, headers: { 'Content-Type': 'application/json', ...(state.key ? { 'X-Api-Key': state.key } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -161,7 +164,6 @@ $('say').addEventListener('submit', event => {
 $('interrupt').addEventListener('click', () => { silence(); state.socket?.send(JSON.stringify({ type: 'interrupt' })); });
 
 (async () => {
-  state.apiUrl = (await (await fetch('/config.json')).json()).apiUrl;
   requestAnimationFrame(animate);
   if (state.key) { try { await signedIn(); } catch { localStorage.removeItem('avatar.key'); } }
 })();

@@ -8,6 +8,8 @@ public sealed class ChatBrowserTests(ChatTopology topology) : IClassFixture<Chat
     [Fact]
     public async Task ABrowserSignsUpCreatesACharacterAndWatchesTheMouthMoveWithTheVoice()
     {
+        // Playwright's 5 s default is for a quiet machine; the suite runs topologies side by side on two cores.
+        Assertions.SetDefaultExpectTimeout(20_000);
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -24,7 +26,14 @@ public sealed class ChatBrowserTests(ChatTopology topology) : IClassFixture<Chat
         await page.FillAsync("#signup [name=name]", "Browser Tester");
         await page.FillAsync("#signup [name=email]", $"{Guid.NewGuid():N}@example.com");
         await page.ClickAsync("#signup button");
-        await Assertions.Expect(page.Locator("#key")).ToContainTextAsync("avk_");
+        try
+        {
+            await Assertions.Expect(page.Locator("#key")).ToContainTextAsync("avk_");
+        }
+        catch (PlaywrightException e)
+        {
+            throw new Xunit.Sdk.XunitException($"No key after sign-up; the page says \"{await page.TextContentAsync("#status")}\".", e);
+        }
 
         await page.ClickAsync("#characters summary");
         await page.FillAsync("#newcharacter [name=name]", "Madame Iris");

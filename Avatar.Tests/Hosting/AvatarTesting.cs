@@ -24,7 +24,7 @@ internal static class AvatarTesting
         builder.Services.AddHostedService(services => new DeleteOnStop(data, services.GetRequiredService<IHostApplicationLifetime>()));
         // Every process's console output would flood the test log; tests read what they need through LogsAsync.
         builder.Services.AddLogging(logging => logging.AddFilter($"{builder.Environment.ApplicationName}.Resources", LogLevel.None)
-            .AddFilter("Aspire.Hosting", LogLevel.Warning));
+            .AddFilter("Aspire.Hosting", LogLevel.Warning).AddFilter("System.Net.Http.HttpClient", LogLevel.Warning));
         return builder;
     }
 
