@@ -15,11 +15,12 @@ public static class ApiServices
     /// <summary>Adds the database, API key authentication, rate limits, request limits, strict JSON, error shaping, OpenAPI and CORS.</summary>
     public static WebApplicationBuilder AddApiServices(this WebApplicationBuilder builder)
     {
-        // PostgreSQL unreachable must be a 503 within a second (clients retry), not a request held for Npgsql's 15 s
-        // connect timeout or 30 s command timeout.
+        // PostgreSQL unreachable must be a 503 within seconds (clients retry), not a request held for Npgsql's 15 s
+        // connect timeout or 30 s command timeout. 2 s, not 1: on a busy node a healthy server's fork and SCRAM
+        // handshake alone can pass a second.
         builder.AddNpgsqlDataSource(Database.ConnectionName, configureDataSourceBuilder: db =>
         {
-            db.ConnectionStringBuilder.Timeout = 1;
+            db.ConnectionStringBuilder.Timeout = 2;
             db.ConnectionStringBuilder.CommandTimeout = 5;
             db.ConnectionStringBuilder.CancellationTimeout = 500;
         });

@@ -13,7 +13,7 @@ namespace Avatar.Api.Infrastructure;
 /// an oversized body (413), a charset it cannot read (415), and an unreachable database (503, so clients retry).
 /// Anything else is a bug and is left to the default handler (500, logged).
 /// </summary>
-public sealed class ApiErrors(IProblemDetailsService problems, ILogger<ApiErrors> logger) : IExceptionHandler
+public sealed class ApiErrors(IProblemDetailsService problems, NpgsqlDataSource database, ILogger<ApiErrors> logger) : IExceptionHandler
 {
     /// <inheritdoc />
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
@@ -36,6 +36,9 @@ public sealed class ApiErrors(IProblemDetailsService problems, ILogger<ApiErrors
         if (status == 503)
         {
             logger.LogWarning(exception, "Database unavailable");
+            // After a database restart every idle pooled connection is dead, and each would fail one more request once
+            // the database is back: drop them all at the first failure instead.
+            database.Clear();
             httpContext.Response.Headers.RetryAfter = "1";
         }
         httpContext.Response.StatusCode = status;

@@ -15,6 +15,12 @@ public sealed record StoredMessage(string Role, string Text);
 /// <summary>What Chat reads and writes in the Api's database: tickets, sessions, messages and facts.</summary>
 public sealed class ConversationStore(NpgsqlDataSource db, TimeProvider time)
 {
+    /// <summary>
+    /// Drops every pooled connection. After a database restart each idle one is dead and would fail one more turn once
+    /// the database is back; called at the first storage failure, it makes the next turn open fresh ones.
+    /// </summary>
+    public void DropPooledConnections() => db.Clear();
+
     /// <summary>Redeems a ticket once: the row is deleted as it is read, so a second use finds nothing.</summary>
     public async Task<(Guid UserId, Guid SessionId)?> RedeemTicketAsync(string ticket, CancellationToken cancellationToken)
     {

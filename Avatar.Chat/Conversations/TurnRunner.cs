@@ -92,12 +92,17 @@ internal sealed partial class TurnRunner(ConversationStore store, ILlmClient llm
     private async Task ReportAsync(ChatConnection client, ChatSession session, Exception e)
     {
         LogTurnFailed(logger, session.Id, e.GetType().Name, e.Message);
-        await TrySendAsync(client, ChatProtocol.Error(e switch
+        var code = e switch
         {
             LlmException => "llm_failed",
             TtsException => "tts_failed",
             _ => "storage_failed",
-        }, e.Message));
+        };
+        if (code == "storage_failed")
+        {
+            store.DropPooledConnections();
+        }
+        await TrySendAsync(client, ChatProtocol.Error(code, e.Message));
     }
 
     private async Task SpeakOrStopTurnAsync(ChatConnection client, ChatSession session, Guid turnId, ChannelReader<string> sentences,
@@ -199,6 +204,7 @@ internal sealed partial class TurnRunner(ConversationStore store, ILlmClient llm
         catch (Exception e) when (e is global::Npgsql.NpgsqlException or TimeoutException)
         {
             LogTurnFailed(logger, session.Id, e.GetType().Name, e.Message);
+            store.DropPooledConnections();
             await TrySendAsync(client, ChatProtocol.Error("storage_failed", "The answer could not be stored."));
         }
         await TrySendAsync(client, ChatProtocol.TurnEnd(turnId, interrupted, answer));

@@ -22,9 +22,11 @@ internal static class AvatarTesting
             new DistributedApplicationTestingBuilderOptions { EnableDashboard = dashboard },
             [$"--Avatar:DataDirectory={data}", "--Avatar:Ephemeral=true", .. args]);
         builder.Services.AddHostedService(services => new DeleteOnStop(data, services.GetRequiredService<IHostApplicationLifetime>()));
-        // Every process's console output would flood the test log; tests read what they need through LogsAsync.
+        // Every process's console output would flood the test log; tests read what they need through LogsAsync. Health
+        // checks failing while a test kills a process, and the test's own HTTP calls, are the tests' business, not the log's.
         builder.Services.AddLogging(logging => logging.AddFilter($"{builder.Environment.ApplicationName}.Resources", LogLevel.None)
-            .AddFilter("Aspire.Hosting", LogLevel.Warning).AddFilter("System.Net.Http.HttpClient", LogLevel.Warning));
+            .AddFilter("Aspire.Hosting", LogLevel.Warning).AddFilter("System.Net.Http.HttpClient", LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None));
         return builder;
     }
 
