@@ -93,8 +93,16 @@ public sealed record Conversation(DistributedApplication App, HttpClient Api, st
 
     public async Task<ChatSocket> ConnectAsync()
     {
-        var socket = new ClientWebSocket();
-        await socket.ConnectAsync(ChatTopology.SocketUri(App, SessionId, await TicketAsync()), CancellationToken.None);
+        var socket = new ClientWebSocket { Options = { CollectHttpResponseDetails = true } };
+        try
+        {
+            await socket.ConnectAsync(ChatTopology.SocketUri(App, SessionId, await TicketAsync()), CancellationToken.None);
+        }
+        catch (WebSocketException e) when (socket.HttpStatusCode != 0)
+        {
+            // Refused before the upgrade: the status, as an HTTP client sees it (a 503 is one to retry).
+            throw new HttpRequestException($"chat answered {(int)socket.HttpStatusCode} instead of upgrading", e, socket.HttpStatusCode);
+        }
         var client = new ChatSocket(socket);
         Assert.Equal("ready", (await client.ReceiveAsync()).GetProperty("type").GetString());
         return client;

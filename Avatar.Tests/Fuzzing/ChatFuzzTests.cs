@@ -54,8 +54,8 @@ public sealed class ChatFuzzTests(FuzzTopology topology, ITestOutputHelper outpu
     }
 
     /// <summary>
-    /// A user with a session, and its socket. A busy machine can make the Api's 1 s to connect to PostgreSQL run out:
-    /// the 503 it answers then asks the client to try again, which is what a client does.
+    /// A user with a session, and its socket. A busy machine can make the Api's or chat's 2 s to connect to PostgreSQL
+    /// run out: the 503 they answer then asks the client to try again, which is what a client does.
     /// </summary>
     private async Task<ChatSocket> ConnectAsync()
     {
