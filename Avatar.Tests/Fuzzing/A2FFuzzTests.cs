@@ -280,17 +280,18 @@ public sealed class A2FFuzzTests(FuzzTopology topology, ITestOutputHelper output
         }
 
         /// <summary>
-        /// Ends the call, which stops a write still waiting, then gives the writes a moment. A write the server never took
-        /// can stay pending in the client after the call ended (its request body never started): it is the client
-        /// library's to clean up, not the server's fault, so it is left behind, its outcome observed.
+        /// Gives the writes a moment to end (the server has answered, so they finish or fail at once), then ends the call.
+        /// Not the other way round: a client that resets a stream while a write is still going out can send DATA on a
+        /// stream it reset, and Kestrel closes the whole connection for that (STREAM_CLOSED), failing other calls on it. A
+        /// write the server never took can also stay pending in the client library: it is left behind, its outcome observed.
         /// </summary>
         private static async Task<Status> AfterWritesAsync(Status status, IDisposable call, Task writes)
         {
-            call.Dispose();
             if (await Task.WhenAny(writes, Task.Delay(TimeSpan.FromSeconds(5))) != writes)
             {
                 _ = writes.ContinueWith(w => w.Exception, TaskScheduler.Default);
             }
+            call.Dispose();
             return status;
         }
 
