@@ -58,9 +58,10 @@ public static class LipSyncEvaluator
     private static readonly int s_pucker = BlendShapes.IndexOf("MouthPucker");
 
     /// <summary>Runs the model over every clip, streamed in 35 ms chunks as clients send them, and scores the output.</summary>
-    public static LipSyncScore Evaluate(IVisemeModel model, IReadOnlyList<LabelledClip> clips, string system = "lip-sync model")
+    public static LipSyncScore Evaluate(IVisemeModel model, IReadOnlyList<LabelledClip> clips, string system = "lip-sync model",
+        float sharpness = LipSyncStream.DefaultSharpness)
     {
-        var animated = Animate(model, clips);
+        var animated = Animate(model, clips, sharpness);
         return Score(system, clips, clip => [.. animated[clip].Select(w => ((double)w[BlendShapes.JawOpen], (double)(w[s_funnel] + w[s_pucker])))]);
     }
 
@@ -74,12 +75,13 @@ public static class LipSyncEvaluator
         return [.. clips.SelectMany(c => animated[c].Select((w, k) => (c.ClassAt((double)k / LipSyncStream.FramesPerSecond), w)))];
     }
 
-    private static Dictionary<LabelledClip, List<float[]>> Animate(IVisemeModel model, IReadOnlyList<LabelledClip> clips)
+    private static Dictionary<LabelledClip, List<float[]>> Animate(IVisemeModel model, IReadOnlyList<LabelledClip> clips,
+        float sharpness = LipSyncStream.DefaultSharpness)
     {
         var batching = new BatchingVisemeModel(model);
         try
         {
-            return clips.Distinct().ToDictionary(c => c, c => RunAsync(batching, c).AsTask().GetAwaiter().GetResult());
+            return clips.Distinct().ToDictionary(c => c, c => RunAsync(batching, c, sharpness).AsTask().GetAwaiter().GetResult());
         }
         finally
         {
@@ -87,9 +89,9 @@ public static class LipSyncEvaluator
         }
     }
 
-    private static async ValueTask<List<float[]>> RunAsync(BatchingVisemeModel model, LabelledClip clip)
+    private static async ValueTask<List<float[]>> RunAsync(BatchingVisemeModel model, LabelledClip clip, float sharpness)
     {
-        var stream = new LipSyncStream(model, LogMelSpectrogram.SampleRate);
+        var stream = new LipSyncStream(model, LogMelSpectrogram.SampleRate, sharpness);
         var frames = new List<BlendFrame>();
         for (var offset = 0; offset < clip.Samples.Length; offset += 560)
         {

@@ -11,10 +11,17 @@ public sealed record BlendFrame(double TimeCode, float[] Weights);
 /// probabilities per 10 ms (batched with every other stream), sampled at t = k / 30 and blended through the viseme table.
 /// Frames come out as soon as the audio they need (about 60 ms past their time code) has arrived.
 /// </summary>
-public sealed class LipSyncStream(BatchingVisemeModel model, int sampleRate)
+public sealed class LipSyncStream(BatchingVisemeModel model, int sampleRate, float sharpness = LipSyncStream.DefaultSharpness)
 {
     /// <summary>Output frames per second.</summary>
     public const int FramesPerSecond = 30;
+
+    /// <summary>
+    /// The exponent the viseme probabilities are raised to (then renormalised) before blending: above 1, the likeliest
+    /// viseme weighs more than its probability, so lips close and round decisively instead of averaging toward a half-open
+    /// mouth. Chosen on the trained engines' evaluation sentences (never the reserved voice, never a held-out engine).
+    /// </summary>
+    public const float DefaultSharpness = 1f;
 
     private readonly AudioResampler _resampler = new(sampleRate, LogMelSpectrogram.SampleRate);
     private readonly LogMelSpectrogram _features = new();
@@ -104,10 +111,28 @@ public sealed class LipSyncStream(BatchingVisemeModel model, int sampleRate)
             {
                 mixed[v] = (_probabilities[below][v] * (1 - t)) + (_probabilities[above][v] * t);
             }
+            if (sharpness != 1)
+            {
+                Sharpen(mixed, sharpness);
+            }
             var weights = new float[BlendShapes.Count];
             VisemeTable.Blend(mixed, weights);
             output.Add(new BlendFrame((double)_nextFrame / FramesPerSecond, weights));
             _nextFrame++;
+        }
+    }
+
+    private static void Sharpen(Span<float> probabilities, float exponent)
+    {
+        var sum = 0f;
+        for (var v = 0; v < probabilities.Length; v++)
+        {
+            probabilities[v] = MathF.Pow(probabilities[v], exponent);
+            sum += probabilities[v];
+        }
+        if (sum > 0)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Divide(probabilities, sum, probabilities);
         }
     }
 }
