@@ -21,7 +21,7 @@ public sealed class LipSyncStream(BatchingVisemeModel model, int sampleRate, flo
     /// viseme weighs more than its probability, so lips close and round decisively instead of averaging toward a half-open
     /// mouth. Chosen on the trained engines' evaluation sentences (never the reserved voice, never a held-out engine).
     /// </summary>
-    public const float DefaultSharpness = 1f;
+    public const float DefaultSharpness = 2f;
 
     private readonly AudioResampler _resampler = new(sampleRate, LogMelSpectrogram.SampleRate);
     private readonly LogMelSpectrogram _features = new();
