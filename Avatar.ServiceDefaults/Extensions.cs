@@ -68,8 +68,16 @@ public static class ServiceDefaultsExtensions
             .WithTracing(tracing => tracing
                 .AddSource(builder.Environment.ApplicationName, AvatarTelemetry)
                 // Probes every few seconds would bury the traces that matter.
-                .AddAspNetCoreInstrumentation(options => options.Filter = context =>
-                    !context.Request.Path.StartsWithSegments(HealthEndpointPath) && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
+                .AddAspNetCoreInstrumentation(options =>
+                {
+                    options.Filter = context =>
+                        !context.Request.Path.StartsWithSegments(HealthEndpointPath) && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath);
+                    // Query strings carry credentials (chat's ?ticket=, which browsers cannot send as a header), and the
+                    // span's url.query came out with them in full: keep the names, never the values. Set again when the
+                    // response ends, since the request span's tags may be written after the request callback.
+                    options.EnrichWithHttpRequest = (activity, request) => RedactQuery(activity, request.QueryString);
+                    options.EnrichWithHttpResponse = (activity, response) => RedactQuery(activity, response.HttpContext.Request.QueryString);
+                })
                 .AddGrpcClientInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddNpgsql());
@@ -79,6 +87,17 @@ public static class ServiceDefaultsExtensions
             builder.Services.AddOpenTelemetry().UseOtlpExporter();
         }
         return builder;
+    }
+
+    /// <summary>The query's names with every value replaced: <c>?ticket=Redacted</c>.</summary>
+    private static void RedactQuery(System.Diagnostics.Activity activity, Microsoft.AspNetCore.Http.QueryString query)
+    {
+        if (!query.HasValue)
+        {
+            return;
+        }
+        var names = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(query.Value).Keys;
+        activity.SetTag("url.query", "?" + string.Join("&", names.Select(name => $"{Uri.EscapeDataString(name)}=Redacted")));
     }
 
     /// <summary>

@@ -180,8 +180,9 @@ public sealed class SecurityTests(SecurityTopology topology) : IClassFixture<Sec
             ["provider key"] = topology.ProviderKey,
         };
 
-        // The socket's request ends last (when the socket closes): once its span shows up, the telemetry of the flow has arrived.
-        var telemetry = await TelemetryAsync(until: $"/v1/sessions/{conversation.SessionId}/ws");
+        // The socket's request span ends last (when the socket closes), and it is the one that carries the ticket in its
+        // url.query: once that attribute shows up (redacted or not), the telemetry of the whole flow has arrived.
+        var telemetry = await TelemetryAsync(until: "?ticket=");
         var logs = await ConsoleLogsAsync();
 
         Assert.Contains(conversation.SessionId.ToString(), telemetry);
