@@ -254,7 +254,7 @@ public sealed class A2FFuzzTests(FuzzTopology topology, ITestOutputHelper output
         /// Sends every part, half-closes, and reads to the end; the status is the call's outcome as the client sees it.
         /// Writes first, reads after, on purpose: reading the server's end while a write was still going out made the
         /// client reset the stream under that write, and Kestrel closed the whole connection (STREAM_CLOSED) for the DATA
-        /// that followed, failing other cases' calls on it (tried 2026-11-29; three full runs in five failed so).
+        /// that followed, failing other cases' calls on it (tried 2026-11-29: two full runs of four failed so, one hung).
         /// </summary>
         public async Task<Status> RunAsync(CallInvoker invoker)
         {
