@@ -19,7 +19,8 @@ public sealed class LiveLinkPacketTests
 
         var packets = receiver.Packets;
         Assert.Empty(receiver.Errors);
-        Assert.InRange(packets.Count, 40, 70);
+        // 60 on a quiet machine; a loaded one delays the player's first frames. Never more than the clock allows.
+        Assert.InRange(packets.Count, 20, 70);
         Assert.All(packets, p =>
         {
             Assert.Equal(6, p.Version);
