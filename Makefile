@@ -27,6 +27,7 @@ publish: build
 
 ## Benchmarks: `make bench` for all groups (redis, grpc, a2f, chat), `make bench BENCH=redis` for one. Results: artifacts/bench/<group>.json.
 bench: setup
+	dotnet tool restore -v quiet >/dev/null   # dotnet-gcdump: the load soak's live-heap figures
 	dotnet build -c Release -nologo -v quiet bench/Avatar.Bench
 	dotnet run -c Release --no-build --project bench/Avatar.Bench -- $(BENCH)
 

@@ -26,6 +26,9 @@ internal static class BenchApp
             .WithEnvironment("RateLimits__PerKey__Permits", "1000000");
         builder.CreateResourceBuilder((ProjectResource)builder.Resources.Single(r => r.Name == "chat"))
             .WithEnvironment("RateLimits__Says__Permits", "1000000").WithEnvironment("RateLimits__SocketsPerUser", "1000");
+        // Chat is one caller to the controller (one address); past 50 conversations its streams would be refused.
+        builder.CreateResourceBuilder((ProjectResource)builder.Resources.Single(r => r.Name == "a2f-controller"))
+            .WithEnvironment("A2F__MaxStreamsPerCaller", "1000");
         var app = await builder.BuildAsync();
         await app.StartAsync();
         await app.ResourceNotifications.WaitForResourceHealthyAsync("chat").WaitAsync(TimeSpan.FromMinutes(3));

@@ -86,7 +86,17 @@ public static class ChatBench
             var conversations = await Task.WhenAll(Enumerable.Range(0, count).Select(_ => ConversationAsync(api, chat)));
             try
             {
-                var turns = (await Task.WhenAll(conversations.Select(async c => new[] { await c.TurnAsync(), await c.TurnAsync() }))).SelectMany(t => t).ToList();
+                List<Turn> turns;
+                try
+                {
+                    turns = [.. (await Task.WhenAll(conversations.Select(async c => new[] { await c.TurnAsync(), await c.TurnAsync() }))).SelectMany(t => t)];
+                }
+                catch (InvalidOperationException ex)
+                {
+                    // A turn that ended in an error frame: this step is not carried, and the search ends here.
+                    Console.WriteLine($"  {count} conversations: a turn failed ({ex.Message})");
+                    break;
+                }
                 var lateness = Percentile([.. turns.SelectMany(t => t.LatenessMs)], 99);
                 var firstAudioP95 = Percentile([.. turns.Select(t => t.FirstAudioMs)], 95);
                 var realTime = lateness <= 100 && firstAudioP95 <= 1000;
