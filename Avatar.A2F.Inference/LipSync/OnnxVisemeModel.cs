@@ -58,6 +58,14 @@ public sealed class OnnxVisemeModel : IVisemeModel, IDisposable
             _runOptions.Dispose();
             throw new InvalidDataException($"{path} is a lip-sync model for another feature window ({context}); this service builds {Context}.");
         }
+        // The right shapes can still hold broken weights (NaN, a layer written wrong), which would fail every stream and
+        // send clients NaN: one probe at load fails the start instead, never a stream.
+        if (Probe() is { } fault)
+        {
+            session.Dispose();
+            _runOptions.Dispose();
+            throw new InvalidDataException($"{path} is no working lip-sync model: {fault}");
+        }
         Version = metadata.GetValueOrDefault(VersionKey) ?? "unversioned";
         Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)))[..12];
     }
@@ -147,6 +155,34 @@ public sealed class OnnxVisemeModel : IVisemeModel, IDisposable
 
     private static bool IsFloatRows(NodeMetadata node, int width) =>
         node.IsTensor && node.ElementDataType == TensorElementType.Float && node.Dimensions is [_, var w] && w == width;
+
+    /// <summary>Runs a silent window and a loud one; says what is wrong when the outputs are not probabilities.</summary>
+    private string? Probe()
+    {
+        var inputs = new float[2 * LipSyncNetwork.InputSize];
+        inputs.AsSpan(0, LipSyncNetwork.InputSize).Fill(MathF.Log(1e-7f)); // the features' floor: silence
+        inputs.AsSpan(LipSyncNetwork.InputSize).Fill(-2f);                  // a loud, flat spectrum
+        var outputs = new float[2 * LipSyncNetwork.Outputs];
+        Run(inputs, 2, outputs);
+        for (var row = 0; row < 2; row++)
+        {
+            var probabilities = outputs.AsSpan(row * LipSyncNetwork.Outputs, LipSyncNetwork.Outputs);
+            var sum = 0f;
+            foreach (var p in probabilities)
+            {
+                if (!float.IsFinite(p) || p < 0 || p > 1)
+                {
+                    return $"it gives {p} for a {(row == 0 ? "silent" : "loud")} probe window, where probabilities belong.";
+                }
+                sum += p;
+            }
+            if (Math.Abs(sum - 1) > 1e-3)
+            {
+                return $"its viseme probabilities for a {(row == 0 ? "silent" : "loud")} probe window add up to {sum}, not 1.";
+            }
+        }
+        return null;
+    }
 
     /// <inheritdoc />
     public void Run(Memory<float> inputs, int rows, Memory<float> probabilities)

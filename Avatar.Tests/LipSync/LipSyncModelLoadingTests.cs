@@ -184,6 +184,26 @@ public sealed class LipSyncModelLoadingTests
         }
     }
 
+    [Fact]
+    public void AModelOfTheRightShapeWithBrokenWeightsIsRefusedAtLoadSayingWhy()
+    {
+        var network = new LipSyncNetwork();
+        network.W3.AsSpan().Fill(float.NaN);
+        var path = Path.Combine(Path.GetTempPath(), $"broken-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(path, OnnxVisemeModel.Export(network));
+        try
+        {
+            var error = Assert.Throws<InvalidDataException>(() => OnnxVisemeModel.Load(path, useCuda: false, NullLoggerFactory.Instance));
+
+            Assert.Contains(path, error.Message);
+            Assert.Contains("no working lip-sync model: it gives NaN for a silent probe window", error.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     private sealed class LogCapture : ILoggerProvider
     {
         public ConcurrentQueue<(string Category, LogLevel Level, string Message)> Entries { get; } = new();
