@@ -36,34 +36,25 @@ public static class LipSyncTrainer
         log($"training on {clips.Length} clips, {rows.Length} frames ({rows.Length / 100.0 / 60:0.0} min of speech)");
 
         var adam = new Adam(network);
-        var input = new float[LipSyncNetwork.InputSize];
-        var x = new float[LipSyncNetwork.InputSize];
-        var h1 = new float[LipSyncNetwork.Hidden];
-        var h2 = new float[LipSyncNetwork.Hidden];
-        var p = new float[LipSyncNetwork.Outputs];
-        var g = new Gradients();
+        // Each batch is split in two fixed halves, one per core, each with its own gradients, summed in the same order
+        // every time: twice as fast on two cores, and the same model on one.
+        var parts = new[] { new Part(), new Part() };
         for (var epoch = 1; epoch <= options.Epochs; epoch++)
         {
             random.Shuffle(rows);
-            double loss = 0;
-            var correct = 0;
+            foreach (var part in parts)
+            {
+                (part.Loss, part.Correct) = (0, 0);
+            }
             for (var start = 0; start < rows.Length; start += BatchSize)
             {
-                g.Clear();
                 var end = Math.Min(start + BatchSize, rows.Length);
-                for (var r = start; r < end; r++)
-                {
-                    var (clip, frame) = rows[r];
-                    var label = clips[clip].Labels[frame];
-                    LipSyncNetwork.BuildInput(clips[clip].Frames, frame, input);
-                    network.Forward(input, x, h1, h2, p);
-                    loss -= Math.Log(Math.Max(p[label], 1e-9f));
-                    correct += TensorPrimitives.IndexOfMax(p) == label ? 1 : 0;
-                    Backward(network, g, x, h1, h2, p, label);
-                }
-                adam.Step(g, 1f / (end - start));
+                var middle = start + ((end - start) / 2);
+                Parallel.For(0, parts.Length, k => parts[k].Accumulate(network, clips, rows, k == 0 ? start : middle, k == 0 ? middle : end));
+                parts[0].Gradients.Add(parts[1].Gradients);
+                adam.Step(parts[0].Gradients, 1f / (end - start));
             }
-            log($"epoch {epoch}: loss {loss / rows.Length:0.000}, frame accuracy {100.0 * correct / rows.Length:0.0}%");
+            log($"epoch {epoch}: loss {parts.Sum(p => p.Loss) / rows.Length:0.000}, frame accuracy {100.0 * parts.Sum(p => p.Correct) / rows.Length:0.0}%");
             adam.LearningRate *= 0.85f;
         }
         return network;
@@ -179,6 +170,36 @@ public static class LipSyncTrainer
         }
     }
 
+    /// <summary>One core's share of a batch: its buffers, gradients, loss and hits.</summary>
+    private sealed class Part
+    {
+        private readonly float[] _input = new float[LipSyncNetwork.InputSize];
+        private readonly float[] _x = new float[LipSyncNetwork.InputSize];
+        private readonly float[] _h1 = new float[LipSyncNetwork.Hidden];
+        private readonly float[] _h2 = new float[LipSyncNetwork.Hidden];
+        private readonly float[] _p = new float[LipSyncNetwork.Outputs];
+
+        public Gradients Gradients { get; } = new();
+        public double Loss { get; set; }
+        public int Correct { get; set; }
+
+        /// <summary>Clears the gradients, then adds those of rows [<paramref name="from"/>, <paramref name="to"/>).</summary>
+        public void Accumulate(LipSyncNetwork network, (List<float[]> Frames, byte[] Labels)[] clips, (int Clip, int Frame)[] rows, int from, int to)
+        {
+            Gradients.Clear();
+            for (var r = from; r < to; r++)
+            {
+                var (clip, frame) = rows[r];
+                var label = clips[clip].Labels[frame];
+                LipSyncNetwork.BuildInput(clips[clip].Frames, frame, _input);
+                network.Forward(_input, _x, _h1, _h2, _p);
+                Loss -= Math.Log(Math.Max(_p[label], 1e-9f));
+                Correct += TensorPrimitives.IndexOfMax(_p) == label ? 1 : 0;
+                Backward(network, Gradients, _x, _h1, _h2, _p, label);
+            }
+        }
+    }
+
     private sealed class Gradients
     {
         public float[] W1 { get; } = new float[LipSyncNetwork.Hidden * LipSyncNetwork.InputSize];
@@ -189,6 +210,16 @@ public static class LipSyncTrainer
         public float[] B3 { get; } = new float[LipSyncNetwork.Outputs];
 
         public float[][] All => [W1, B1, W2, B2, W3, B3];
+
+        /// <summary>Adds <paramref name="other"/>'s gradients to these.</summary>
+        public void Add(Gradients other)
+        {
+            var (mine, theirs) = (All, other.All);
+            for (var a = 0; a < mine.Length; a++)
+            {
+                TensorPrimitives.Add(mine[a], theirs[a], mine[a]);
+            }
+        }
 
         public void Clear()
         {
