@@ -96,30 +96,32 @@ public static class SpeechEngines
     private static void Flite(Utterance u)
     {
         var path = Path.Combine(CacheDirectory, u.Key);
+        var temporary = Temporary();
         List<string> args = ["-voice", u.Voice.Name, "--setf", $"duration_stretch={u.Stretch.ToString("0.000", CultureInfo.InvariantCulture)}"];
         if (u.Pitch > 0)
         {
             args.AddRange(["--setf", $"int_f0_target_mean={u.Pitch}"]);
         }
-        args.AddRange(["-psdur", "-t", u.Text, "-o", path + Temporary + ".wav"]);
+        args.AddRange(["-psdur", "-t", u.Text, "-o", path + temporary + ".wav"]);
         var output = RunTool("flite", args, stdin: null);
         // "pau:0.193 p:0.242 aa:0.384 ...": each phone with the time it ends.
         var phones = output.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => p.Replace(':', ' '));
-        File.WriteAllText(path + Temporary + ".phones", string.Join('\n', phones) + "\n");
-        Publish(path);
+        File.WriteAllText(path + temporary + ".phones", string.Join('\n', phones) + "\n");
+        Publish(path, temporary);
     }
 
     private static void Festival(TtsVoice voice, IEnumerable<Utterance> batch)
     {
         var script = new StringBuilder($"(voice_{voice.Name})\n");
+        var temporary = Temporary();
         foreach (var u in batch)
         {
             var path = Path.Combine(CacheDirectory, u.Key);
             script.Append(CultureInfo.InvariantCulture, $"""
                 (Parameter.set 'Duration_Stretch {u.Stretch:0.000})
                 (set! utt (SynthText "{u.Text.Replace("\\", "", StringComparison.Ordinal).Replace("\"", "", StringComparison.Ordinal)}"))
-                (utt.save.wave utt "{path}{Temporary}.wav" 'riff)
-                (set! fd (fopen "{path}{Temporary}.phones" "w"))
+                (utt.save.wave utt "{path}{temporary}.wav" 'riff)
+                (set! fd (fopen "{path}{temporary}.phones" "w"))
                 (mapcar (lambda (s) (format fd "%s %f\n" (item.name s) (item.feat s "end"))) (utt.relation.items utt 'Segment))
                 (fclose fd)
 
@@ -128,7 +130,7 @@ public static class SpeechEngines
         RunTool("festival", ["--pipe"], script.ToString());
         foreach (var u in batch)
         {
-            Publish(Path.Combine(CacheDirectory, u.Key));
+            Publish(Path.Combine(CacheDirectory, u.Key), temporary);
         }
     }
 
@@ -166,14 +168,18 @@ public static class SpeechEngines
         }
     }
 
-    // Engines write under a name of this process's own: two processes (tests, make eval) making the same clip never
-    // read a half-written file or move each other's. The phones go last: they mark the clip complete.
-    private static string Temporary => $".{Environment.ProcessId}.tmp";
+    private static int s_writes;
 
-    private static void Publish(string path)
+    // Engines write under a name of this process's and this call's own: two processes (tests, make eval), or two tests
+    // in one process, making the same clip at once never write into one file, read a half-written one or move each
+    // other's (a shared per-process name once gave a test different audio on a clean clone). The phones go last: they
+    // mark the clip complete.
+    private static string Temporary() => $".{Environment.ProcessId}.{Interlocked.Increment(ref s_writes)}.tmp";
+
+    private static void Publish(string path, string temporary)
     {
-        File.Move(path + Temporary + ".wav", path + ".wav", overwrite: true);
-        File.Move(path + Temporary + ".phones", path + ".phones", overwrite: true);
+        File.Move(path + temporary + ".wav", path + ".wav", overwrite: true);
+        File.Move(path + temporary + ".phones", path + ".phones", overwrite: true);
     }
 
     /// <summary>"name end-seconds" lines to phones with their start times (each starts where the one before ended).</summary>

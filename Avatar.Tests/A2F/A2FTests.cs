@@ -159,7 +159,8 @@ public sealed class A2FTests(A2FTopology topology) : IClassFixture<A2FTopology>
     }
 }
 
-/// <summary>A topology of its own: stopping inference must not disturb other tests.</summary>
+/// <summary>A topology of its own: stopping inference must not disturb other tests. It times an answer, so it runs alone.</summary>
+[Collection(TimingSensitive.Name)]
 public sealed class A2FOutageTests(A2FTopology topology) : IClassFixture<A2FTopology>
 {
     [Fact]
