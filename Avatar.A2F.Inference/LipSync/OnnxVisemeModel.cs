@@ -167,18 +167,19 @@ public sealed class OnnxVisemeModel : IVisemeModel, IDisposable
         for (var row = 0; row < 2; row++)
         {
             var probabilities = outputs.AsSpan(row * LipSyncNetwork.Outputs, LipSyncNetwork.Outputs);
+            var window = row == 0 ? "silent" : "loud";
             var sum = 0f;
             foreach (var p in probabilities)
             {
                 if (!float.IsFinite(p) || p < 0 || p > 1)
                 {
-                    return $"it gives {p} for a {(row == 0 ? "silent" : "loud")} probe window, where probabilities belong.";
+                    return $"it gives {p} for a {window} probe window, where probabilities belong.";
                 }
                 sum += p;
             }
             if (Math.Abs(sum - 1) > 1e-3)
             {
-                return $"its viseme probabilities for a {(row == 0 ? "silent" : "loud")} probe window add up to {sum}, not 1.";
+                return $"its viseme probabilities for a {window} probe window add up to {sum}, not 1.";
             }
         }
         return null;

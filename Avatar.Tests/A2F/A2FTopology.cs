@@ -88,11 +88,11 @@ public class A2FTopology : IAsyncLifetime
 
     public static Client.AudioStream Audio(byte[] pcm) => new() { AudioWithEmotion = new() { AudioBuffer = ByteString.CopyFrom(pcm) } };
 
-    /// <summary>Sends the messages, then reads everything back; the gRPC error, if any, is returned.</summary>
     /// <summary>Fails with the call's status when it has one, so that a failure says which error came back.</summary>
     public static void Succeeded(RpcException? error) =>
         Assert.True(error is null, $"The call failed: {error?.StatusCode} {error?.Status.Detail}");
 
+    /// <summary>Sends the messages, then reads everything back; the gRPC error, if any, is returned.</summary>
     public async Task<(List<Client.AnimationDataStream> Received, RpcException? Error)> CallAsync(params Client.AudioStream[] messages)
     {
         using var call = Controller.ProcessAudioStream(deadline: DateTime.UtcNow.AddSeconds(30));

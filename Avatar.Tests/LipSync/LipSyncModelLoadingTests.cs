@@ -143,25 +143,17 @@ public sealed class LipSyncModelLoadingTests
     [Fact]
     public async Task TheModelPathSettingLoadsAnotherModel()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"other-{Guid.NewGuid():N}.onnx");
-        File.WriteAllBytes(path, OnnxVisemeModel.Export(new LipSyncNetwork()));
-        try
-        {
-            var builder = TestWebHost.CreateBuilder();
-            builder.Configuration["A2F:ModelPath"] = path;
-            builder.AddInferenceServices();
-            await using var app = builder.Build();
+        using var file = new TemporaryFile(OnnxVisemeModel.Export(new LipSyncNetwork()));
+        var builder = TestWebHost.CreateBuilder();
+        builder.Configuration["A2F:ModelPath"] = file.Path;
+        builder.AddInferenceServices();
+        await using var app = builder.Build();
 
-            var model = app.Services.GetRequiredService<OnnxVisemeModel>();
-            using var shipped = new OnnxVisemeModel(LipSyncCommands.DefaultModelPath);
+        var model = app.Services.GetRequiredService<OnnxVisemeModel>();
+        using var shipped = new OnnxVisemeModel(LipSyncCommands.DefaultModelPath);
 
-            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)))[..12], model.Sha256);
-            Assert.NotEqual(shipped.Sha256, model.Sha256);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file.Path)))[..12], model.Sha256);
+        Assert.NotEqual(shipped.Sha256, model.Sha256);
     }
 
     [Fact]
@@ -169,19 +161,12 @@ public sealed class LipSyncModelLoadingTests
     {
         var onnx = global::Onnx.ModelProto.Parser.ParseFrom(OnnxVisemeModel.Export(new LipSyncNetwork()));
         onnx.MetadataProps.Single(p => p.Key == "avatar.lipsync.context").Value = "past 5, future 5 frames of 10 ms";
-        var path = Path.Combine(Path.GetTempPath(), $"window-{Guid.NewGuid():N}.onnx");
-        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(onnx));
-        try
-        {
-            var error = Assert.Throws<InvalidDataException>(() => OnnxVisemeModel.Load(path, useCuda: false, NullLoggerFactory.Instance));
+        using var file = new TemporaryFile(Google.Protobuf.MessageExtensions.ToByteArray(onnx));
 
-            Assert.Contains(path, error.Message);
-            Assert.Contains("another feature window (past 5, future 5", error.Message);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        var error = Assert.Throws<InvalidDataException>(() => OnnxVisemeModel.Load(file.Path, useCuda: false, NullLoggerFactory.Instance));
+
+        Assert.Contains(file.Path, error.Message);
+        Assert.Contains("another feature window (past 5, future 5", error.Message);
     }
 
     [Fact]
@@ -189,19 +174,12 @@ public sealed class LipSyncModelLoadingTests
     {
         var network = new LipSyncNetwork();
         network.W3.AsSpan().Fill(float.NaN);
-        var path = Path.Combine(Path.GetTempPath(), $"broken-{Guid.NewGuid():N}.onnx");
-        File.WriteAllBytes(path, OnnxVisemeModel.Export(network));
-        try
-        {
-            var error = Assert.Throws<InvalidDataException>(() => OnnxVisemeModel.Load(path, useCuda: false, NullLoggerFactory.Instance));
+        using var file = new TemporaryFile(OnnxVisemeModel.Export(network));
 
-            Assert.Contains(path, error.Message);
-            Assert.Contains("no working lip-sync model: it gives NaN for a silent probe window", error.Message);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        var error = Assert.Throws<InvalidDataException>(() => OnnxVisemeModel.Load(file.Path, useCuda: false, NullLoggerFactory.Instance));
+
+        Assert.Contains(file.Path, error.Message);
+        Assert.Contains("no working lip-sync model: it gives NaN for a silent probe window", error.Message);
     }
 
     private sealed class LogCapture : ILoggerProvider

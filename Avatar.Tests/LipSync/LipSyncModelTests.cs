@@ -118,17 +118,4 @@ public sealed class ShippedLipSyncModelTests
 
         Assert.Contains("features", error.Message);
     }
-
-    private sealed class TemporaryFile : IDisposable
-    {
-        public TemporaryFile(byte[] content)
-        {
-            Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"model-{Guid.NewGuid():N}.onnx");
-            File.WriteAllBytes(Path, content);
-        }
-
-        public string Path { get; }
-
-        public void Dispose() => File.Delete(Path);
-    }
 }

@@ -173,7 +173,7 @@ public static class LoadBench
         {
             if (earlyHeap is not null && lateHeap is not null)
             {
-                var heapGrowth = Math.Round((lateHeap[name] - earlyHeap[name]) / earlyHeap[name] * 100, 1);
+                var heapGrowth = Growth(earlyHeap[name], lateHeap[name]);
                 heapGrowths.Add(heapGrowth);
                 results.Add(new BenchResult($"soak {name} live managed heap, early / late", "MB", Math.Round(lateHeap[name], 1), "early in the soak", Math.Round(earlyHeap[name], 1)));
                 results.Add(new BenchResult($"soak {name} live managed heap growth", "%", heapGrowth));
@@ -181,7 +181,7 @@ public static class LoadBench
             var series = samples.Where(x => x.Process == name).ToList();
             var early = Mean(series.Where(x => x.At >= length.TotalSeconds * 0.1 && x.At <= length.TotalSeconds * 0.25).Select(x => x.RssMb));
             var late = Mean(series.Where(x => x.At >= length.TotalSeconds * 5 / 6).Select(x => x.RssMb));
-            var growth = Math.Round((late - early) / early * 100, 1);
+            var growth = Growth(early, late);
             growths.Add(growth);
             results.Add(new BenchResult($"soak {name} RSS, early / late", "MB", Math.Round(late, 1), "early in the soak", Math.Round(early, 1)));
             results.Add(new BenchResult($"soak {name} RSS growth", "%", growth));
@@ -202,6 +202,9 @@ public static class LoadBench
     }
 
     private static double Mean(IEnumerable<double> values) => values.DefaultIfEmpty(0).Average();
+
+    /// <summary>From <paramref name="early"/> to <paramref name="late"/> in percent, to a tenth.</summary>
+    private static double Growth(double early, double late) => Math.Round((late - early) / early * 100, 1);
 
     /// <summary>
     /// Each process's live managed heap in MB, from a GC heap dump (dotnet-gcdump, a local tool): the dump runs a full
