@@ -26,7 +26,7 @@ public sealed class ApiErrors(IProblemDetailsService problems, NpgsqlDataSource 
             BadHttpRequestException bad => (bad.StatusCode, "Bad request.", bad.Message, null),
             // ASP.NET Core reads JSON only in the encodings .NET knows; it throws for any other charset (even a quoted "utf-8").
             InvalidOperationException when HasUnknownCharset(httpContext.Request) => (415, "The request body's charset is not supported.", exception.Message, null),
-            _ when IsDatabaseUnavailable(exception) => (503, "The database is unavailable.", "Try again shortly.", null),
+            _ when IsDatabaseUnavailable(exception) => (503, "The database is unavailable.", WhyUnavailable(exception) + " Try again shortly.", null),
             _ => (0, "", "", (Dictionary<string, string[]>?)null),
         };
         if (status == 0)
@@ -54,6 +54,15 @@ public sealed class ApiErrors(IProblemDetailsService problems, NpgsqlDataSource 
         PostgresException { SqlState: "57P01" or "57P02" or "57P03" } => true, // shutting down, crash shutdown, cannot connect now
         TimeoutException { InnerException: NpgsqlException } => true,
         _ => false,
+    };
+
+    /// <summary>Which of the usual outages this is, in words that tell an operator where to look and tell nobody a secret.</summary>
+    private static string WhyUnavailable(Exception exception) => exception switch
+    {
+        PostgresException { SqlState: "57P03" } => "The database is starting up.",
+        PostgresException => "The database shut down and the connection was lost.",
+        TimeoutException or { InnerException: TimeoutException } => "The database did not answer in time.",
+        _ => "The database cannot be reached.",
     };
 
     private static bool HasUnknownCharset(HttpRequest request)

@@ -142,7 +142,11 @@ public sealed class SteadyTraffic : IAsyncDisposable
                 }
                 else
                 {
-                    Record(client, false, $"{(int)response.StatusCode} {response.Content.Headers.ContentType?.MediaType}");
+                    // The problem's detail says which outage it was (the database starting up, a timeout...): worth seeing when a
+                    // test fails on one.
+                    var detail = response.Content.Headers.ContentType?.MediaType == "application/problem+json"
+                        && (await response.Content.ReadFromJsonAsync<JsonElement>(timeout.Token)).TryGetProperty("detail", out var d) ? d.GetString() : null;
+                    Record(client, false, $"{(int)response.StatusCode} {response.Content.Headers.ContentType?.MediaType} {detail}".TrimEnd());
                 }
             }
             catch (Exception e)
