@@ -13,12 +13,13 @@ public static class ChatServices
     public static WebApplicationBuilder AddChatServices(this WebApplicationBuilder builder)
     {
         // A turn whose messages cannot be stored ends with storage_failed at once: the user is waiting for turn.end, and
-        // Npgsql alone would wait 15 s to connect and 30 s for a command (5 s to connect, as the Api: a server that is
-        // down refuses at once, and a busy node's fork and handshake can pass two).
+        // Npgsql alone would wait 15 s to connect and 30 s for a command (2 s to connect, as the Api: a busy node's
+        // fork and handshake can pass one).
         builder.AddNpgsqlDataSource("avatardb", configureDataSourceBuilder: db =>
         {
-            db.ConnectionStringBuilder.Timeout = 5;
+            db.ConnectionStringBuilder.Timeout = 2;
             db.ConnectionStringBuilder.CommandTimeout = 5;
+            db.ConnectionStringBuilder.KeepAlive = 1; // as the Api: no pooled connection outlives a database restart
         });
         builder.Services.AddOptions<ChatOptions>().BindConfiguration("Chat").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<ChatRateLimits>().BindConfiguration("RateLimits")

@@ -60,6 +60,7 @@ public sealed class ApiErrors(IProblemDetailsService problems, NpgsqlDataSource 
     private static string WhyUnavailable(Exception exception) => exception switch
     {
         PostgresException { SqlState: "57P03" } => "The database is starting up.",
+        PostgresException { SqlState: "57P02" } => "The database restarted after a crash and the connection was lost.",
         PostgresException => "The database shut down and the connection was lost.",
         TimeoutException or { InnerException: TimeoutException } => "The database did not answer in time.",
         _ => "The database cannot be reached.",

@@ -199,7 +199,7 @@ public sealed class FaultMatrixTests(FaultTopology topology, ITestOutputHelper o
 
     /// <summary>
     /// Recovered means recovered for everyone: new users sign up again (after a PostgreSQL restart every connection is
-    /// new, and on this loaded machine opening one can pass the Api's connect timeout, a 503: so the first success
+    /// new, and on this loaded machine opening one can pass the Api's 2 s connect timeout, a 503: so the first success
     /// counts, then ten in a row must follow), and the clients go on without another error.
     /// </summary>
     private async Task AssertServedAfterRecoveryAsync(SteadyTraffic traffic, double recovered)

@@ -37,7 +37,7 @@ public sealed class FaultTopology : IAsyncLifetime
             .WithEnvironment("Worker__VisibilityTimeout", "00:00:03")
             .WithEnvironment("Worker__SweepInterval", "00:00:01");
         App = await builder.StartAsync(TimeSpan.FromSeconds(240), Processes);
-        // The Api's first database connections, opened on a cold and loaded machine, can pass its connect timeout.
+        // The Api's first database connections, opened on a cold and loaded machine, can pass its 2 s connect timeout.
         using var anonymous = App.CreateHttpClient("api");
         for (var attempt = 0; await SignUpAsync(anonymous) != HttpStatusCode.Created; attempt++)
         {

@@ -66,17 +66,22 @@ public static class A2FBench
 
             var sustained = 0;
             var p99AtSustained = 0.0;
-            foreach (var streams in new[] { 10, 25, 40, 50, 75, 100, 150 })
+            var cpuAtSustained = new CpuShare(0, 0, 0);
+            var speechSeconds = speech.Length / 2.0 / Rate;
+            foreach (var streams in new[] { 10, 25, 40, 50, 75, 100, 150, 200, 250, 300 })
             {
+                var before = CpuShare.Of(inference, controller);
                 var results = await Task.WhenAll(Enumerable.Range(0, streams).Select(i => StreamAsync(client, speech, paced: true, offsetMs: i * ChunkMs / streams)));
+                var cpu = CpuShare.Of(inference, controller).Minus(before).PerStreamSecond(streams * speechSeconds);
                 var lateness = results.SelectMany(r => r.LatenessMs).Order().ToList();
                 var p99 = lateness[(int)(lateness.Count * 0.99)];
-                Console.WriteLine($"  {streams,4} concurrent real-time streams: p99 frame lateness {p99:0} ms, {results.Count(r => r.Error is not null)} failed");
+                Console.WriteLine($"  {streams,4} concurrent real-time streams: p99 frame lateness {p99:0} ms, {results.Count(r => r.Error is not null)} failed; "
+                    + $"CPU ms per stream-second: inference {cpu.Inference:0.0}, controller {cpu.Controller:0.0}, client {cpu.Client:0.0}");
                 if (p99 >= 100 || results.Any(r => r.Error is not null))
                 {
                     break;
                 }
-                (sustained, p99AtSustained) = (streams, p99);
+                (sustained, p99AtSustained, cpuAtSustained) = (streams, p99, cpu);
             }
             firstFrames.Sort();
             return
@@ -85,6 +90,9 @@ public static class A2FBench
                 new BenchResult("a2f p99 frame lateness at those streams", "ms", Math.Round(p99AtSustained, 1)),
                 new BenchResult("a2f first frame latency p50 (35 ms chunks)", "ms", Math.Round(firstFrames[firstFrames.Count / 2], 1)),
                 new BenchResult("a2f single-stream real-time factor", "x", Math.Round(realTimeFactor, 4)),
+                new BenchResult("a2f inference CPU per stream-second, at those streams", "ms", Math.Round(cpuAtSustained.Inference, 2)),
+                new BenchResult("a2f controller CPU per stream-second, at those streams", "ms", Math.Round(cpuAtSustained.Controller, 2)),
+                new BenchResult("a2f bench client CPU per stream-second, at those streams", "ms", Math.Round(cpuAtSustained.Client, 2)),
             ];
         }
         finally
@@ -92,6 +100,25 @@ public static class A2FBench
             Stop(controller);
             Stop(inference);
         }
+    }
+
+    /// <summary>
+    /// CPU time (ms) of the inference and controller processes and of this one (the client), so a run shows where the
+    /// cost of a stream goes; divided by the stream-seconds of audio served, it is what one real-time stream costs.
+    /// </summary>
+    private sealed record CpuShare(double Inference, double Controller, double Client)
+    {
+        public static CpuShare Of(Process inference, Process controller)
+        {
+            inference.Refresh();
+            controller.Refresh();
+            return new(inference.TotalProcessorTime.TotalMilliseconds, controller.TotalProcessorTime.TotalMilliseconds,
+                Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds);
+        }
+
+        public CpuShare Minus(CpuShare earlier) => new(Inference - earlier.Inference, Controller - earlier.Controller, Client - earlier.Client);
+
+        public CpuShare PerStreamSecond(double streamSeconds) => new(Inference / streamSeconds, Controller / streamSeconds, Client / streamSeconds);
     }
 
     private sealed record StreamResult(double FirstFrameMs, List<double> LatenessMs, RpcException? Error);
