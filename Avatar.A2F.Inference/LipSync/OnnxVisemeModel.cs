@@ -140,6 +140,15 @@ public sealed class OnnxVisemeModel : IVisemeModel, IDisposable
             {
                 options.AppendExecutionProvider_CUDA(0);
             }
+            else
+            {
+                // One thread that sleeps between runs. A batch of every stream's rows is about a millisecond of work, so
+                // more threads gain nothing, and ONNX Runtime's default threads spin after each run: with a run per
+                // arriving chunk they kept a core busy whatever the load (1.2 cores at 10 streams, the A2F bench).
+                options.IntraOpNumThreads = 1;
+                options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+                options.AddSessionConfigEntry("session.inter_op.allow_spinning", "0");
+            }
             return new InferenceSession(path, options);
         }
         catch (OnnxRuntimeException ex) when (!cuda)

@@ -68,6 +68,22 @@ public sealed class A2FTests(A2FTopology topology) : IClassFixture<A2FTopology>
         Assert.Equal(Enumerable.Range(0, times.Count).Select(k => k / 30.0), times);
     }
 
+    [Fact]
+    public async Task EachChunkComesBackAsOneMessageWithItsAudioAndTheFramesItMadeReady()
+    {
+        var speech = A2FTopology.Speech("Hello there, how are you?");
+        var chunks = speech.Chunk(22050 * 2 / 10).Select(A2FTopology.Audio).ToList(); // 100 ms chunks: 3 frames each
+
+        var (received, error) = await topology.CallAsync([A2FTopology.Header(), .. chunks, new Client.AudioStream { EndOfAudio = new() }]);
+
+        A2FTopology.Succeeded(error);
+        var data = received.Where(m => m.AnimationData is not null).Select(m => m.AnimationData).ToList();
+        // One per chunk, and one for the frames that only the end of the audio completes.
+        Assert.InRange(data.Count, chunks.Count, chunks.Count + 1);
+        Assert.All(data.Take(chunks.Count), d => Assert.NotNull(d.Audio));
+        Assert.Contains(data, d => d.Audio is not null && d.SkelAnimation?.BlendShapeWeights.Count >= 2);
+    }
+
     [Theory]
     [InlineData(22050u, 2u, 16u, "channel_count")]
     [InlineData(22050u, 1u, 8u, "bits_per_sample")]

@@ -32,6 +32,29 @@ public sealed class AudioResamplerTests
         Assert.True(Rms(output.AsSpan(2000, 12000)) < 0.01, "a 12 kHz tone must not survive resampling to 16 kHz");
     }
 
+    [Theory]
+    [InlineData(22050)]
+    [InlineData(24000)]
+    [InlineData(44100)]
+    public void ThePhaseTableGivesTheSameSamplesToTheBitAsTheKernelEvaluatedPerTap(int rate)
+    {
+        var input = Sine(300, rate, seconds: 0.5).Select((v, i) => v + (float)(0.2 * Math.Sin(i * 0.71))).ToArray();
+
+        float[] Streamed(bool tabled)
+        {
+            var resampler = new AudioResampler(rate, 16000, tabled);
+            var output = new List<float>();
+            for (var offset = 0; offset < input.Length; offset += 771)
+            {
+                resampler.Process(input.AsSpan(offset, Math.Min(771, input.Length - offset)), output);
+            }
+            resampler.Flush(output);
+            return [.. output];
+        }
+
+        Assert.Equal(Streamed(tabled: false), Streamed(tabled: true));
+    }
+
     [Fact]
     public void ChunkedStreamingGivesTheSameSamplesAsOneCall()
     {

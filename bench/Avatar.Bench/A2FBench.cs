@@ -64,6 +64,10 @@ public static class A2FBench
             await StreamAsync(client, tenSeconds, paced: false);
             var realTimeFactor = watch.Elapsed.TotalSeconds / 10;
 
+            var idleBefore = CpuShare.Of(inference, controller);
+            await Task.Delay(5000);
+            var idle = CpuShare.Of(inference, controller).Minus(idleBefore);
+            Console.WriteLine($"  idle 5 s: CPU ms inference {idle.Inference:0}, controller {idle.Controller:0}, client {idle.Client:0}");
             var sustained = 0;
             var p99AtSustained = 0.0;
             var cpuAtSustained = new CpuShare(0, 0, 0);

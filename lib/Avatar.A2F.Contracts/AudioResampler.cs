@@ -3,18 +3,26 @@ namespace Avatar.A2F.Contracts;
 /// <summary>
 /// Streaming band-limited resampler (windowed sinc) from any input rate to A2F models' 16 kHz (or any other rate). Chunks may have any
 /// length; the output is the same as resampling the whole clip at once. The kernel is tabulated once per rate pair
-/// and linearly interpolated, so each output sample costs one multiply-add per input tap and no trigonometry.
+/// and linearly interpolated, so each output sample costs one multiply-add per input tap and no trigonometry. For the
+/// usual rates (22.05, 24, 44.1, 48 kHz) an output sample falls at one of a few hundred positions between input samples
+/// (the phases), and the taps of each phase are computed once and shared by every stream at that rate.
 /// </summary>
 public sealed class AudioResampler
 {
     private const int ZeroCrossings = 12;   // kernel half-width, in zero crossings of the low-pass sinc
     private const int TableResolution = 256; // kernel samples per zero crossing
+    // Phase tables above this many taps (odd rates such as 44,101 Hz have thousands of phases) are not worth their
+    // memory: those rates evaluate the kernel per tap instead.
+    private const int MaxPhaseTaps = 1 << 16;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int, int), float[]?> s_phaseTables = new();
 
     private readonly int _inRate;
     private readonly int _outRate;
     private readonly double _cutoff;       // low-pass cutoff relative to the input Nyquist (1 = no filtering)
     private readonly int _halfWidth;       // kernel half-width in input samples
     private readonly float[] _kernel;
+    private readonly float[]? _phaseTaps;   // [phase, 2 * _halfWidth] taps, phase = (output index * in rate % out rate) / gcd
+    private readonly int _phaseStep;        // gcd of the two rates: the spacing of the phases' numerators
     private float[] _history;
     private int _historyCount;
     private long _historyStart;            // input index of _history[0]
@@ -22,6 +30,12 @@ public sealed class AudioResampler
 
     /// <summary>Creates a resampler from <paramref name="inRate"/> to <paramref name="outRate"/> samples per second.</summary>
     public AudioResampler(int inRate, int outRate = 16000)
+        : this(inRate, outRate, tabled: true)
+    {
+    }
+
+    /// <summary>With <paramref name="tabled"/> false, the kernel is evaluated per tap even where a phase table would do (tests compare the two).</summary>
+    internal AudioResampler(int inRate, int outRate, bool tabled)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(inRate, 1000);
         ArgumentOutOfRangeException.ThrowIfLessThan(outRate, 1000);
@@ -32,6 +46,8 @@ public sealed class AudioResampler
         _halfWidth = (int)Math.Ceiling(ZeroCrossings / _cutoff);
         _kernel = BuildKernel(ZeroCrossings, TableResolution);
         _history = new float[Math.Max(4096, 4 * _halfWidth)];
+        _phaseStep = (int)System.Numerics.BigInteger.GreatestCommonDivisor(inRate, outRate);
+        _phaseTaps = tabled ? s_phaseTables.GetOrAdd((inRate, outRate), _ => BuildPhaseTaps()) : null;
     }
 
     /// <summary>True when no conversion is needed.</summary>
@@ -78,15 +94,53 @@ public sealed class AudioResampler
             double sum = 0;
             var first = Math.Max(center - _halfWidth + 1, _historyStart);
             var last = Math.Min(center + _halfWidth, inputEnd - 1);
-            for (var k = first; k <= last; k++)
+            if (_phaseTaps is { } table)
             {
-                var distance = (k - center - frac) * _cutoff; // in zero crossings
-                sum += _history[k - _historyStart] * Kernel(Math.Abs(distance));
+                // The same products summed in the same order as below: the output does not change, only its cost.
+                var width = 2 * _halfWidth;
+                var taps = table.AsSpan((int)(numerator % _outRate / _phaseStep) * width, width);
+                var samples = _history.AsSpan((int)(first - _historyStart), (int)(last - first + 1));
+                taps = taps[(int)(first - center + _halfWidth - 1)..];
+                for (var i = 0; i < samples.Length; i++)
+                {
+                    sum += samples[i] * taps[i];
+                }
+            }
+            else
+            {
+                for (var k = first; k <= last; k++)
+                {
+                    sum += _history[k - _historyStart] * Tap(k - center, frac);
+                }
             }
             output.Add((float)(sum * _cutoff));
             _produced++;
         }
         Trim();
+    }
+
+    /// <summary>The kernel's weight for the input sample <paramref name="offset"/> samples from the centre, at phase <paramref name="frac"/>.</summary>
+    private float Tap(long offset, double frac) => Kernel(Math.Abs((offset - frac) * _cutoff)); // distance in zero crossings
+
+    /// <summary>Every phase's taps (offsets 1 - half-width to half-width), or null when there are too many phases.</summary>
+    private float[]? BuildPhaseTaps()
+    {
+        var phases = _outRate / _phaseStep;
+        var width = 2 * _halfWidth;
+        if ((long)phases * width > MaxPhaseTaps)
+        {
+            return null;
+        }
+        var table = new float[phases * width];
+        for (var phase = 0; phase < phases; phase++)
+        {
+            var frac = (double)(phase * _phaseStep) / _outRate;
+            for (var i = 0; i < width; i++)
+            {
+                table[(phase * width) + i] = Tap(i - _halfWidth + 1, frac);
+            }
+        }
+        return table;
     }
 
     private float Kernel(double x)
