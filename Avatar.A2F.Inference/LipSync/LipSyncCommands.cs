@@ -37,12 +37,15 @@ public static class LipSyncCommands
                 var leaveOut = options.GetValueOrDefault("leave-out") is { } names
                     ? names.Split(',').Where(n => n != "none").Select(Enum.Parse<SpeechEngine>).ToArray()
                     : Enum.GetValues<SpeechEngine>();
-                return Evaluate(options.GetValueOrDefault("model") ?? DefaultModelPath, Training(options), leaveOut,
-                    options.TryGetValue("sharpness", out var sharpness) ? float.Parse(sharpness, CultureInfo.InvariantCulture) : LipSyncStream.DefaultSharpness,
+                float Setting(string name, float value) => options.TryGetValue(name, out var text) ? float.Parse(text, CultureInfo.InvariantCulture) : value;
+                var defaults = VisemeCalibration.Default;
+                var calibration = new VisemeCalibration(Setting("sharpness", defaults.Sharpness), Setting("closure-gain", defaults.ClosureGain),
+                    Setting("rounding-gain", defaults.RoundingGain));
+                return Evaluate(options.GetValueOrDefault("model") ?? DefaultModelPath, Training(options), leaveOut, calibration,
                     options.GetValueOrDefault("reuse-left-out") == "true");
             default:
                 Console.Error.WriteLine("usage: Avatar.A2F.Inference model train [--output=PATH] [--clips=N] [--epochs=N]");
-                Console.Error.WriteLine("       Avatar.A2F.Inference model evaluate [--model=PATH] [--leave-out=none|ENGINE,...] [--clips=N] [--epochs=N] [--sharpness=X] [--reuse-left-out=true]");
+                Console.Error.WriteLine("       Avatar.A2F.Inference model evaluate [--model=PATH] [--leave-out=none|ENGINE,...] [--clips=N] [--epochs=N] [--sharpness=X] [--closure-gain=X] [--rounding-gain=X] [--reuse-left-out=true]");
                 return 2;
         }
     }
@@ -63,16 +66,16 @@ public static class LipSyncCommands
     /// </summary>
     /// <remarks>
     /// Each model trained without an engine is kept in artifacts/lipsync/left-out/; <paramref name="reuseLeftOut"/> scores
-    /// those instead of training again, for trying settings after the model (the sharpness) in minutes, not a quarter hour.
+    /// those instead of training again, for trying settings after the model (the calibration) in minutes, not a quarter hour.
     /// </remarks>
-    private static int Evaluate(string modelPath, TrainingOptions training, SpeechEngine[] leaveOut, float sharpness = LipSyncStream.DefaultSharpness,
+    private static int Evaluate(string modelPath, TrainingOptions training, SpeechEngine[] leaveOut, VisemeCalibration? calibration = null,
         bool reuseLeftOut = false)
     {
         using var model = new OnnxVisemeModel(modelPath);
         var rows = new List<(string HeldOut, LipSyncScore Model, LipSyncScore Loudness, bool Barred)>();
         void Add(string heldOut, IVisemeModel system, IReadOnlyList<LabelledClip> clips, bool barred)
         {
-            rows.Add((heldOut, LipSyncEvaluator.Evaluate(system, clips, sharpness: sharpness), LipSyncEvaluator.EvaluateLoudnessBaseline(clips), barred));
+            rows.Add((heldOut, LipSyncEvaluator.Evaluate(system, clips, calibration: calibration), LipSyncEvaluator.EvaluateLoudnessBaseline(clips), barred));
             Print(rows[^1]);
         }
         Console.WriteLine($"{"held out",-52} {"system",-9} {"r lag0",6} {"best r",6} {"lag ms",6} {"pbm/open",8} {"round-spread",12} {"silence",7}");

@@ -59,9 +59,9 @@ public static class LipSyncEvaluator
 
     /// <summary>Runs the model over every clip, streamed in 35 ms chunks as clients send them, and scores the output.</summary>
     public static LipSyncScore Evaluate(IVisemeModel model, IReadOnlyList<LabelledClip> clips, string system = "lip-sync model",
-        float sharpness = LipSyncStream.DefaultSharpness)
+        VisemeCalibration? calibration = null)
     {
-        var animated = Animate(model, clips, sharpness);
+        var animated = Animate(model, clips, calibration);
         return Score(system, clips, clip => [.. animated[clip].Select(w => ((double)w[BlendShapes.JawOpen], (double)(w[s_funnel] + w[s_pucker])))]);
     }
 
@@ -76,12 +76,12 @@ public static class LipSyncEvaluator
     }
 
     private static Dictionary<LabelledClip, List<float[]>> Animate(IVisemeModel model, IReadOnlyList<LabelledClip> clips,
-        float sharpness = LipSyncStream.DefaultSharpness)
+        VisemeCalibration? calibration = null)
     {
         var batching = new BatchingVisemeModel(model);
         try
         {
-            return clips.Distinct().ToDictionary(c => c, c => RunAsync(batching, c, sharpness).AsTask().GetAwaiter().GetResult());
+            return clips.Distinct().ToDictionary(c => c, c => RunAsync(batching, c, calibration).AsTask().GetAwaiter().GetResult());
         }
         finally
         {
@@ -89,9 +89,9 @@ public static class LipSyncEvaluator
         }
     }
 
-    private static async ValueTask<List<float[]>> RunAsync(BatchingVisemeModel model, LabelledClip clip, float sharpness)
+    private static async ValueTask<List<float[]>> RunAsync(BatchingVisemeModel model, LabelledClip clip, VisemeCalibration? calibration)
     {
-        var stream = new LipSyncStream(model, LogMelSpectrogram.SampleRate, sharpness);
+        var stream = new LipSyncStream(model, LogMelSpectrogram.SampleRate, calibration);
         var frames = new List<BlendFrame>();
         for (var offset = 0; offset < clip.Samples.Length; offset += 560)
         {

@@ -7,21 +7,54 @@ namespace Avatar.A2F.Inference.LipSync;
 public sealed record BlendFrame(double TimeCode, float[] Weights);
 
 /// <summary>
+/// How the model's viseme probabilities are turned into one blend before the viseme table. Chosen on the trained engines'
+/// evaluation sentences, never on the reserved voice or a held-out engine (MODEL-CARD.md has the runs).
+/// </summary>
+/// <param name="Sharpness">
+/// The exponent the probabilities are raised to (then renormalised): above 1, the likeliest viseme weighs more than its
+/// probability, so lips close and round decisively instead of averaging toward a half-open mouth.
+/// </param>
+/// <param name="ClosureGain">
+/// The factor on p/b/m's probability before sharpening. A closure lasts a few 10 ms frames among many open ones, so the
+/// model, trained on frame counts, rarely puts it first; the gain corrects for that prior, as hybrid speech recognisers
+/// divide posteriors by class priors.
+/// </param>
+/// <param name="RoundingGain">The same for the rounded vowels (ow oy uh, uw w).</param>
+public sealed record VisemeCalibration(float Sharpness, float ClosureGain, float RoundingGain)
+{
+    /// <summary>What the service runs.</summary>
+    public static VisemeCalibration Default { get; } = new(2f, 4f, 2f);
+
+    /// <summary>Applies the gains and the sharpening to <paramref name="probabilities"/>, renormalised to sum 1.</summary>
+    public void Apply(Span<float> probabilities)
+    {
+        probabilities[(int)Viseme.PP] *= ClosureGain;
+        probabilities[(int)Viseme.OH] *= RoundingGain;
+        probabilities[(int)Viseme.OU] *= RoundingGain;
+        var sum = 0f;
+        for (var v = 0; v < probabilities.Length; v++)
+        {
+            probabilities[v] = Sharpness == 1 ? probabilities[v] : MathF.Pow(probabilities[v], Sharpness);
+            sum += probabilities[v];
+        }
+        if (sum > 0)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Divide(probabilities, sum, probabilities);
+        }
+    }
+}
+
+/// <summary>
 /// Audio in, 30 FPS blend shape frames out, for one stream: resampling to 16 kHz, log-mel features, the model's viseme
 /// probabilities per 10 ms (batched with every other stream), sampled at t = k / 30 and blended through the viseme table.
 /// Frames come out as soon as the audio they need (about 60 ms past their time code) has arrived.
 /// </summary>
-public sealed class LipSyncStream(BatchingVisemeModel model, int sampleRate, float sharpness = LipSyncStream.DefaultSharpness)
+public sealed class LipSyncStream(BatchingVisemeModel model, int sampleRate, VisemeCalibration? calibration = null)
 {
     /// <summary>Output frames per second.</summary>
     public const int FramesPerSecond = 30;
 
-    /// <summary>
-    /// The exponent the viseme probabilities are raised to (then renormalised) before blending: above 1, the likeliest
-    /// viseme weighs more than its probability, so lips close and round decisively instead of averaging toward a half-open
-    /// mouth. Chosen on the trained engines' evaluation sentences (never the reserved voice, never a held-out engine).
-    /// </summary>
-    public const float DefaultSharpness = 2f;
+    private readonly VisemeCalibration _calibration = calibration ?? VisemeCalibration.Default;
 
     private readonly AudioResampler _resampler = new(sampleRate, LogMelSpectrogram.SampleRate);
     private readonly LogMelSpectrogram _features = new();
@@ -111,28 +144,11 @@ public sealed class LipSyncStream(BatchingVisemeModel model, int sampleRate, flo
             {
                 mixed[v] = (_probabilities[below][v] * (1 - t)) + (_probabilities[above][v] * t);
             }
-            if (sharpness != 1)
-            {
-                Sharpen(mixed, sharpness);
-            }
+            _calibration.Apply(mixed);
             var weights = new float[BlendShapes.Count];
             VisemeTable.Blend(mixed, weights);
             output.Add(new BlendFrame((double)_nextFrame / FramesPerSecond, weights));
             _nextFrame++;
-        }
-    }
-
-    private static void Sharpen(Span<float> probabilities, float exponent)
-    {
-        var sum = 0f;
-        for (var v = 0; v < probabilities.Length; v++)
-        {
-            probabilities[v] = MathF.Pow(probabilities[v], exponent);
-            sum += probabilities[v];
-        }
-        if (sum > 0)
-        {
-            System.Numerics.Tensors.TensorPrimitives.Divide(probabilities, sum, probabilities);
         }
     }
 }

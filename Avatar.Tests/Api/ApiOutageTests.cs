@@ -10,7 +10,7 @@ namespace Avatar.Tests.Api;
 public sealed class ApiOutageTests(ApiTopology topology) : IClassFixture<ApiTopology>
 {
     [Fact]
-    public async Task WithPostgresDownTheApiAnswers503WithinASecondAndRecoversWhenItReturns()
+    public async Task WithPostgresDownTheApiAnswers503WithinItsConnectTimeoutAndRecoversWhenItReturns()
     {
         using var client = await topology.NewUserClientAsync();
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v1/characters")).StatusCode);
@@ -22,7 +22,9 @@ public sealed class ApiOutageTests(ApiTopology topology) : IClassFixture<ApiTopo
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
         Assert.Equal("application/problem+json", down.Content.Headers.ContentType?.MediaType);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"took {watch.Elapsed}");
+        // DCP's proxy accepts the connection for the stopped server and never answers, so the Api waits its 2 s connect
+        // timeout (a dead pooled connection would fail at once, but the keepalive has dropped those by now).
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), $"took {watch.Elapsed}");
 
         await topology.App.StartResourceAsync("postgres");
         await topology.App.ResourceNotifications.WaitForResourceHealthyAsync("postgres").WaitAsync(TimeSpan.FromSeconds(60));
