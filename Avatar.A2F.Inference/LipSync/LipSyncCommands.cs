@@ -40,12 +40,12 @@ public static class LipSyncCommands
                 float Setting(string name, float value) => options.TryGetValue(name, out var text) ? float.Parse(text, CultureInfo.InvariantCulture) : value;
                 var defaults = VisemeCalibration.Default;
                 var calibration = new VisemeCalibration(Setting("sharpness", defaults.Sharpness), Setting("closure-gain", defaults.ClosureGain),
-                    Setting("rounding-gain", defaults.RoundingGain));
+                    Setting("rounding-gain", defaults.RoundingGain), Setting("silence-gain", defaults.SilenceGain));
                 return Evaluate(options.GetValueOrDefault("model") ?? DefaultModelPath, Training(options), leaveOut, calibration,
                     options.GetValueOrDefault("reuse-left-out") == "true");
             default:
                 Console.Error.WriteLine("usage: Avatar.A2F.Inference model train [--output=PATH] [--clips=N] [--epochs=N]");
-                Console.Error.WriteLine("       Avatar.A2F.Inference model evaluate [--model=PATH] [--leave-out=none|ENGINE,...] [--clips=N] [--epochs=N] [--sharpness=X] [--closure-gain=X] [--rounding-gain=X] [--reuse-left-out=true]");
+                Console.Error.WriteLine("       Avatar.A2F.Inference model evaluate [--model=PATH] [--leave-out=none|ENGINE,...] [--clips=N] [--epochs=N] [--sharpness=X] [--closure-gain=X] [--rounding-gain=X] [--silence-gain=X] [--reuse-left-out=true]");
                 return 2;
         }
     }

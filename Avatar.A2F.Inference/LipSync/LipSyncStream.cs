@@ -20,14 +20,16 @@ public sealed record BlendFrame(double TimeCode, float[] Weights);
 /// divide posteriors by class priors.
 /// </param>
 /// <param name="RoundingGain">The same for the rounded vowels (ow oy uh, uw w).</param>
-public sealed record VisemeCalibration(float Sharpness, float ClosureGain, float RoundingGain)
+/// <param name="SilenceGain">The same for silence: breathy voices and noise in pauses otherwise leave the jaw ajar.</param>
+public sealed record VisemeCalibration(float Sharpness, float ClosureGain, float RoundingGain, float SilenceGain = 1)
 {
     /// <summary>What the service runs.</summary>
-    public static VisemeCalibration Default { get; } = new(2f, 4f, 2f);
+    public static VisemeCalibration Default { get; } = new(2f, 4f, 2f, 3f);
 
     /// <summary>Applies the gains and the sharpening to <paramref name="probabilities"/>, renormalised to sum 1.</summary>
     public void Apply(Span<float> probabilities)
     {
+        probabilities[(int)Viseme.Sil] *= SilenceGain;
         probabilities[(int)Viseme.PP] *= ClosureGain;
         probabilities[(int)Viseme.OH] *= RoundingGain;
         probabilities[(int)Viseme.OU] *= RoundingGain;

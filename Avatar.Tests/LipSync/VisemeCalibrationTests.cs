@@ -24,9 +24,21 @@ public sealed class VisemeCalibrationTests
         var probabilities = Enumerable.Range(1, VisemeTable.Count).Select(v => v / 120f).ToArray();
         var before = probabilities.ToArray();
 
-        new VisemeCalibration(Sharpness: 1, ClosureGain: 1, RoundingGain: 1).Apply(probabilities);
+        new VisemeCalibration(Sharpness: 1, ClosureGain: 1, RoundingGain: 1, SilenceGain: 1).Apply(probabilities);
 
         Assert.Equal(before, probabilities, (a, b) => Math.Abs(a - b) < 1e-6f);
+    }
+
+    [Fact]
+    public void APauseTheModelIsUnsureOfReadsAsSilence()
+    {
+        var probabilities = new float[VisemeTable.Count];
+        probabilities[(int)Viseme.Sil] = 0.4f;
+        probabilities[(int)Viseme.E] = 0.6f;
+
+        VisemeCalibration.Default.Apply(probabilities);
+
+        Assert.True(probabilities[(int)Viseme.Sil] > probabilities[(int)Viseme.E]);
     }
 
     [Fact]
