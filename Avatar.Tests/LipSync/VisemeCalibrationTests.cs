@@ -29,27 +29,17 @@ public sealed class VisemeCalibrationTests
         Assert.Equal(before, probabilities, (a, b) => Math.Abs(a - b) < 1e-6f);
     }
 
-    [Fact]
-    public void APauseTheModelIsUnsureOfReadsAsSilence()
+    [Theory]
+    [InlineData(Viseme.Sil, 0.4f, Viseme.E, 0.6f)]  // a pause the model is unsure of reads as silence
+    [InlineData(Viseme.OU, 0.5f, Viseme.IH, 0.5f)]  // a rounded vowel wins over a spread one as likely
+    public void ACalibratedVisemeWinsOverARivalTheModelRatesAsHighOrHigher(Viseme favoured, float p, Viseme rival, float q)
     {
         var probabilities = new float[VisemeTable.Count];
-        probabilities[(int)Viseme.Sil] = 0.4f;
-        probabilities[(int)Viseme.E] = 0.6f;
+        probabilities[(int)favoured] = p;
+        probabilities[(int)rival] = q;
 
         VisemeCalibration.Default.Apply(probabilities);
 
-        Assert.True(probabilities[(int)Viseme.Sil] > probabilities[(int)Viseme.E]);
-    }
-
-    [Fact]
-    public void RoundedVowelsGainOnASpreadVowelOfTheSameProbability()
-    {
-        var probabilities = new float[VisemeTable.Count];
-        probabilities[(int)Viseme.IH] = 0.5f;
-        probabilities[(int)Viseme.OU] = 0.5f;
-
-        VisemeCalibration.Default.Apply(probabilities);
-
-        Assert.True(probabilities[(int)Viseme.OU] > probabilities[(int)Viseme.IH]);
+        Assert.True(probabilities[(int)favoured] > probabilities[(int)rival]);
     }
 }
