@@ -60,10 +60,14 @@ public sealed class A2FControllerService(StreamRegistry registry, InferenceRepli
             var relay = RelayAsync(animation, responseStream, header, call.Token);
             var upload = UploadAsync(requestStream, push, header, ids, idle, context);
             // Whichever fails first ends the call: inference refusing the audio, the client misbehaving, or the relay.
+            // The other is stopped and awaited before the handler returns: a read of the client's stream left running
+            // past the handler's end is a read on a request Kestrel has already finished.
             var first = await Task.WhenAny(upload, relay);
             if (first.IsFaulted)
             {
                 await call.CancelAsync();
+                await idle.CancelAsync();
+                await Task.WhenAll(upload, relay).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 await first;
             }
             await upload;

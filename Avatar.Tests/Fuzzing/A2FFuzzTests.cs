@@ -56,7 +56,9 @@ public sealed class A2FFuzzTests(FuzzTopology topology, ITestOutputHelper output
             var channel = call.Method == s_controller ? controller : call.Method == s_inference ? inference : animation;
             try
             {
-                var status = await call.RunAsync(channel.CreateCallInvoker());
+                // The call's own 30 s deadline should end it; a call still running well past that is a hang to report,
+                // with the case that made it, not a test run stuck until the runner's hang timeout.
+                var status = await call.RunAsync(channel.CreateCallInvoker()).WaitAsync(TimeSpan.FromSeconds(45));
                 return s_serverFaults.Contains(status.StatusCode) ? $"{status.StatusCode} \"{status.Detail}\" for {call}" : null;
             }
             catch (HttpProtocolException e) when (e.ErrorCode == EnhanceYourCalm)
@@ -64,6 +66,10 @@ public sealed class A2FFuzzTests(FuzzTopology topology, ITestOutputHelper output
                 // Kestrel's guard against rapid stream resets (CVE-2023-44487): calls the server ends while the client
                 // still sends are reset, and thousands of them on one connection look like that attack.
                 return null;
+            }
+            catch (TimeoutException)
+            {
+                return $"the call outlived its deadline by 15 s: {call}";
             }
             catch (Exception e)
             {
