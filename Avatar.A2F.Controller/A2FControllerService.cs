@@ -67,7 +67,7 @@ public sealed class A2FControllerService(StreamRegistry registry, InferenceRepli
             {
                 await call.CancelAsync();
                 await idle.CancelAsync();
-                await Task.WhenAll(upload, relay).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                await Task.WhenAll(upload, relay).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 await first;
             }
             await upload;

@@ -21,7 +21,7 @@ public sealed record BlendFrame(double TimeCode, float[] Weights);
 /// </param>
 /// <param name="RoundingGain">The same for the rounded vowels (ow oy uh, uw w).</param>
 /// <param name="SilenceGain">The same for silence: breathy voices and noise in pauses otherwise leave the jaw ajar.</param>
-public sealed record VisemeCalibration(float Sharpness, float ClosureGain, float RoundingGain, float SilenceGain = 1)
+public sealed record VisemeCalibration(float Sharpness, float ClosureGain, float RoundingGain, float SilenceGain)
 {
     /// <summary>What the service runs.</summary>
     public static VisemeCalibration Default { get; } = new(2f, 4f, 2f, 3f);

@@ -2,7 +2,7 @@ namespace Avatar.A2F.Contracts;
 
 /// <summary>
 /// Streaming band-limited resampler (windowed sinc) from any input rate to A2F models' 16 kHz (or any other rate). Chunks may have any
-/// length; the output is the same as resampling the whole clip at once. The kernel is tabulated once per rate pair
+/// length; the output is the same as resampling the whole clip at once. The kernel is tabulated once
 /// and linearly interpolated, so each output sample costs one multiply-add per input tap and no trigonometry. For the
 /// usual rates (22.05, 24, 44.1, 48 kHz) an output sample falls at one of a few hundred positions between input samples
 /// (the phases), and the taps of each phase are computed once and shared by every stream at that rate.
@@ -15,12 +15,13 @@ public sealed class AudioResampler
     // memory: those rates evaluate the kernel per tap instead.
     private const int MaxPhaseTaps = 1 << 16;
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int, int), float[]?> s_phaseTables = new();
+    // The kernel depends on nothing but the two constants above: one table for every stream.
+    private static readonly float[] s_kernel = BuildKernel(ZeroCrossings, TableResolution);
 
     private readonly int _inRate;
     private readonly int _outRate;
     private readonly double _cutoff;       // low-pass cutoff relative to the input Nyquist (1 = no filtering)
     private readonly int _halfWidth;       // kernel half-width in input samples
-    private readonly float[] _kernel;
     private readonly float[]? _phaseTaps;   // [phase, 2 * _halfWidth] taps, phase = (output index * in rate % out rate) / gcd
     private readonly int _phaseStep;        // gcd of the two rates: the spacing of the phases' numerators
     private float[] _history;
@@ -44,7 +45,6 @@ public sealed class AudioResampler
         // Keep a little below the output Nyquist so the transition band does not alias into speech.
         _cutoff = Math.Min(1.0, (double)outRate / inRate) * 0.92;
         _halfWidth = (int)Math.Ceiling(ZeroCrossings / _cutoff);
-        _kernel = BuildKernel(ZeroCrossings, TableResolution);
         _history = new float[Math.Max(4096, 4 * _halfWidth)];
         _phaseStep = (int)System.Numerics.BigInteger.GreatestCommonDivisor(inRate, outRate);
         _phaseTaps = tabled ? s_phaseTables.GetOrAdd((inRate, outRate), _ => BuildPhaseTaps()) : null;
@@ -143,16 +143,16 @@ public sealed class AudioResampler
         return table;
     }
 
-    private float Kernel(double x)
+    private static float Kernel(double x)
     {
         var position = x * TableResolution;
         var index = (int)position;
-        if (index >= _kernel.Length - 1)
+        if (index >= s_kernel.Length - 1)
         {
             return 0;
         }
         var t = (float)(position - index);
-        return _kernel[index] + (t * (_kernel[index + 1] - _kernel[index]));
+        return s_kernel[index] + (t * (s_kernel[index + 1] - s_kernel[index]));
     }
 
     private void Append(ReadOnlySpan<float> input)
