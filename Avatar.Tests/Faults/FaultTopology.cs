@@ -80,7 +80,8 @@ public sealed class FaultTopology : IAsyncLifetime
                 Assert.True(watch.Elapsed < limit, $"{name} did not come back within {limit.TotalSeconds} s");
                 await Task.Delay(250);
             }
-            await App.ResourceNotifications.WaitForResourceHealthyAsync(name).WaitAsync(limit - watch.Elapsed);
+            using var deadline = new CancellationTokenSource(limit - watch.Elapsed);
+            await App.WaitForEveryReplicaHealthyAsync(name, deadline.Token);
         }
         return watch.Elapsed;
     }

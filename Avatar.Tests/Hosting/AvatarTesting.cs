@@ -2,6 +2,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -84,10 +85,11 @@ internal static class AvatarTesting
         var app = await builder.BuildAsync();
         try
         {
-            await app.StartAsync().WaitAsync(timeout);
+            using var deadline = new CancellationTokenSource(timeout);
+            await app.StartAsync(deadline.Token).WaitAsync(deadline.Token);
             foreach (var name in healthy)
             {
-                await app.ResourceNotifications.WaitForResourceHealthyAsync(name).WaitAsync(timeout);
+                await app.WaitForEveryReplicaHealthyAsync(name, deadline.Token);
             }
             return app;
         }
@@ -95,6 +97,43 @@ internal static class AvatarTesting
         {
             await app.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Waits until every replica of a resource is running and healthy. Aspire's own wait ends at the first replica that is,
+    /// and a test that calls each replica by its own address then meets one still starting (connection refused).
+    /// </summary>
+    public static async Task WaitForEveryReplicaHealthyAsync(this DistributedApplication app, string name, CancellationToken cancellationToken = default)
+    {
+        var resource = app.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == name);
+        var replicas = resource.TryGetLastAnnotation<ReplicaAnnotation>(out var annotation) ? annotation.Replicas : 1;
+        var healthy = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            await foreach (var update in app.ResourceNotifications.WatchAsync(cancellationToken))
+            {
+                if (update.Resource.Name != name)
+                {
+                    continue;
+                }
+                if (update.Snapshot.HealthStatus == HealthStatus.Healthy && update.Snapshot.State?.Text == KnownResourceStates.Running)
+                {
+                    healthy.Add(update.ResourceId);
+                }
+                else
+                {
+                    healthy.Remove(update.ResourceId);
+                }
+                if (healthy.Count >= replicas)
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"{healthy.Count} of the {replicas} replicas of {name} were healthy when the wait ran out.");
         }
     }
 
