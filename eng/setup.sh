@@ -19,6 +19,13 @@ command -v festival >/dev/null || missing+=(festival)
 [ -d /usr/share/festival/voices/english/ked_diphone ] || missing+=(festvox-kdlpc16k)
 [ -d /usr/share/festival/voices/english/kal_diphone ] || missing+=(festvox-kallpc16k)
 [ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ] || missing+=(festvox-us-slt-hts)
+# festival's voices in other languages: more speakers for the lip-sync model (SpeechCorpus.ForeignVoices).
+for voice in italian/lp_diphone:festvox-italp16k italian/pc_diphone:festvox-itapc16k czech/czech_dita:festvox-czech-dita \
+  czech/czech_machac:festvox-czech-machac czech/czech_krb:festvox-czech-krb czech/czech_ph:festvox-czech-ph \
+  finnish/suo_fi_lj_diphone:festvox-suopuhe-lj finnish/hy_fi_mv_diphone:festvox-suopuhe-mv \
+  catalan/upc_ca_ona_hts:festvox-ca-ona-hts; do
+  [ -d "/usr/share/festival/voices/${voice%%:*}" ] || missing+=("${voice#*:}")
+done
 command -v chromium >/dev/null || missing+=(chromium)   # the dashboard's browser test (Playwright drives it; nothing is downloaded)
 command -v kubectl >/dev/null || missing+=(kubectl)     # kustomize 5 inside: renders the manifests in the publishing tests
 

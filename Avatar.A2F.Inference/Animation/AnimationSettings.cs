@@ -20,8 +20,11 @@ public sealed record AnimationSettings
     public float LipOpenOffset { get; init; }
     /// <summary>Opens (positive) or closes (negative) the eyelids (eyelidOpenOffset, default 0).</summary>
     public float EyelidOpenOffset { get; init; }
-    /// <summary>Time constant in seconds of the lower face's smoothing (lowerFaceSmoothing, default 0.03).</summary>
-    public float LowerFaceSmoothing { get; init; } = 0.03f;
+    /// <summary>
+    /// Time constant in seconds of the lower face's smoothing (lowerFaceSmoothing, default 0.015). Longer blurs the
+    /// lips' closures on p/b/m and rounding, which the lip-sync stream's own averaging already steadies (MODEL-CARD.md).
+    /// </summary>
+    public float LowerFaceSmoothing { get; init; } = 0.015f;
     /// <summary>Time constant in seconds of the upper face's smoothing (upperFaceSmoothing, default 0.05).</summary>
     public float UpperFaceSmoothing { get; init; } = 0.05f;
 

@@ -44,8 +44,8 @@ public static class LipSyncCommands
                 return Evaluate(options.GetValueOrDefault("model") ?? DefaultModelPath, Training(options), leaveOut, calibration,
                     options.GetValueOrDefault("reuse-left-out") == "true");
             default:
-                Console.Error.WriteLine("usage: Avatar.A2F.Inference model train [--output=PATH] [--clips=N] [--epochs=N]");
-                Console.Error.WriteLine("       Avatar.A2F.Inference model evaluate [--model=PATH] [--leave-out=none|ENGINE,...] [--clips=N] [--epochs=N] [--sharpness=X] [--closure-gain=X] [--rounding-gain=X] [--silence-gain=X] [--reuse-left-out=true]");
+                Console.Error.WriteLine("usage: Avatar.A2F.Inference model train [--output=PATH] [--clips=N] [--epochs=N] [--foreign=true]");
+                Console.Error.WriteLine("       Avatar.A2F.Inference model evaluate [--model=PATH] [--leave-out=none|ENGINE,...] [--clips=N] [--epochs=N] [--foreign=true] [--sharpness=X] [--closure-gain=X] [--rounding-gain=X] [--silence-gain=X] [--reuse-left-out=true]");
                 return 2;
         }
     }
@@ -57,6 +57,7 @@ public static class LipSyncCommands
         {
             Clips = options.TryGetValue("clips", out var clips) ? int.Parse(clips, CultureInfo.InvariantCulture) : defaults.Clips,
             Epochs = options.TryGetValue("epochs", out var epochs) ? int.Parse(epochs, CultureInfo.InvariantCulture) : defaults.Epochs,
+            Foreign = options.TryGetValue("foreign", out var foreign) ? bool.Parse(foreign) : defaults.Foreign,
         };
     }
 

@@ -56,6 +56,14 @@ public sealed class LipSyncStream(BatchingVisemeModel model, int sampleRate, Vis
     /// <summary>Output frames per second.</summary>
     public const int FramesPerSecond = 30;
 
+    /// <summary>
+    /// Each frame averages the viseme probabilities of the feature frames up to this many either side (a triangle): the
+    /// 30 FPS frame stands for 33 ms of speech, not one 10 ms instant, and averaging before the calibration's sharpening
+    /// keeps a short closure that smoothing the blended weights after would blur. It costs one feature frame (10 ms) of
+    /// waiting. MODEL-CARD.md has the runs it was chosen on.
+    /// </summary>
+    public const int Spread = 1;
+
     private readonly VisemeCalibration _calibration = calibration ?? VisemeCalibration.Default;
 
     private readonly AudioResampler _resampler = new(sampleRate, LogMelSpectrogram.SampleRate);
@@ -132,19 +140,25 @@ public sealed class LipSyncStream(BatchingVisemeModel model, int sampleRate, Vis
         Span<float> mixed = stackalloc float[VisemeTable.Count];
         while (_nextFrame <= lastFrame && _probabilities.Count > 0)
         {
-            // Frame k sits at k/30 s = k*100/30 feature frames: interpolate between the two neighbours.
+            // Frame k sits at k/30 s = k*100/30 feature frames: interpolate between the two neighbours, at the frame's time
+            // and Spread feature frames either side.
             var position = _nextFrame * 100.0 / FramesPerSecond;
-            var below = (int)position;
-            if (!final && below + 1 >= _probabilities.Count)
+            if (!final && (int)position + 1 + Spread >= _probabilities.Count)
             {
                 break;
             }
-            var above = Math.Min(below + 1, _probabilities.Count - 1);
-            below = Math.Min(below, _probabilities.Count - 1);
-            var t = (float)(position - Math.Floor(position));
-            for (var v = 0; v < mixed.Length; v++)
+            mixed.Clear();
+            for (var d = -Spread; d <= Spread; d++)
             {
-                mixed[v] = (_probabilities[below][v] * (1 - t)) + (_probabilities[above][v] * t);
+                var at = Math.Max(position + d, 0);
+                var below = Math.Min((int)at, _probabilities.Count - 1);
+                var above = Math.Min(below + 1, _probabilities.Count - 1);
+                var t = (float)(at - Math.Floor(at));
+                var weight = (Spread + 1f - Math.Abs(d)) / ((Spread + 1f) * (Spread + 1f));
+                for (var v = 0; v < mixed.Length; v++)
+                {
+                    mixed[v] += weight * ((_probabilities[below][v] * (1 - t)) + (_probabilities[above][v] * t));
+                }
             }
             _calibration.Apply(mixed);
             var weights = new float[BlendShapes.Count];

@@ -7,7 +7,8 @@ namespace Avatar.A2F.Inference.LipSync;
 /// <param name="Epochs">Passes over the data.</param>
 /// <param name="Seed">Seed of every random choice: the same settings give the same model.</param>
 /// <param name="Without">An engine left out (leave-one-engine-out evaluation), or none.</param>
-public sealed record TrainingOptions(int Clips = 1200, int Epochs = 16, int Seed = 20261122, SpeechEngine? Without = null);
+/// <param name="Foreign">Whether festival's voices in other languages (<see cref="SpeechCorpus.ForeignVoices"/>) teach too.</param>
+public sealed record TrainingOptions(int Clips = 1200, int Epochs = 16, int Seed = 20261122, SpeechEngine? Without = null, bool Foreign = false);
 
 /// <summary>
 /// Trains <see cref="LipSyncNetwork"/> on speech from several engines labelled with each engine's own phone timings:
@@ -24,7 +25,7 @@ public static class LipSyncTrainer
     {
         log ??= _ => { };
         var random = new Random(options.Seed);
-        var speech = SpeechCorpus.Training(options.Clips, options.Seed, v => v.Engine != options.Without);
+        var speech = SpeechCorpus.Training(options.Clips, options.Seed, v => v.Engine != options.Without && (options.Foreign || v.Language == "en"));
         // Each clip draws its augmentation from its own generator, so the clips can be augmented in parallel and the
         // result does not depend on which thread got which clip.
         var clips = new (List<float[]> Frames, byte[] Labels)[speech.Count];

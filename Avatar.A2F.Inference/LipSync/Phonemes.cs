@@ -78,6 +78,58 @@ public static class Phonemes
         ["uh"] = new(Viseme.OU, .3f, Rounding.Rounded), ["uw"] = new(Viseme.OU, .3f, Rounding.Rounded),
     };
 
+    // festival's voices in other languages name their phones in SAMPA-like sets; these classes are shared, with each
+    // language's own names below. Long vowels (":") and stress ("1") are stripped before looking up.
+    private static readonly Dictionary<string, PhonemeClass> s_sampa = new(StringComparer.Ordinal)
+    {
+        ["p"] = new(Viseme.PP, 0, IsBilabial: true), ["b"] = new(Viseme.PP, 0, IsBilabial: true), ["m"] = new(Viseme.PP, 0, IsBilabial: true),
+        ["f"] = new(Viseme.FF, .1f), ["v"] = new(Viseme.FF, .1f), ["nf"] = new(Viseme.FF, .1f), ["T"] = new(Viseme.TH, .2f), ["D"] = new(Viseme.TH, .2f),
+        ["t"] = new(Viseme.DD, .2f), ["d"] = new(Viseme.DD, .2f), ["k"] = new(Viseme.KK, .3f), ["g"] = new(Viseme.KK, .3f),
+        ["N"] = new(Viseme.KK, .25f), ["ng"] = new(Viseme.KK, .25f),
+        ["S"] = new(Viseme.CH, .2f), ["Z"] = new(Viseme.CH, .2f), ["tS"] = new(Viseme.CH, .2f), ["dZ"] = new(Viseme.CH, .2f),
+        ["s"] = new(Viseme.SS, .15f), ["z"] = new(Viseme.SS, .15f), ["ts"] = new(Viseme.SS, .15f), ["dz"] = new(Viseme.SS, .15f),
+        ["n"] = new(Viseme.NN, .15f), ["J"] = new(Viseme.NN, .15f), ["l"] = new(Viseme.NN, .25f), ["L"] = new(Viseme.NN, .25f),
+        ["r"] = new(Viseme.RR, .25f), ["rr"] = new(Viseme.RR, .25f),
+        ["w"] = new(Viseme.OU, .15f, Rounding.Rounded), ["j"] = new(Viseme.IH, .2f), ["h"] = new(Viseme.E, .4f),
+        ["a"] = new(Viseme.AA, .9f), ["e"] = new(Viseme.E, .6f, Rounding.Spread), ["E"] = new(Viseme.E, .65f, Rounding.Spread),
+        ["ax"] = new(Viseme.E, .45f), ["@"] = new(Viseme.E, .45f), ["i"] = new(Viseme.IH, .3f, Rounding.Spread),
+        ["o"] = new(Viseme.OH, .55f, Rounding.Rounded), ["O"] = new(Viseme.OH, .7f, Rounding.Rounded), ["u"] = new(Viseme.OU, .3f, Rounding.Rounded),
+    };
+
+    private static readonly Dictionary<string, Dictionary<string, PhonemeClass>> s_languages = new(StringComparer.Ordinal)
+    {
+        ["it"] = [],
+        ["ca"] = [],
+        // Finnish: @ is ä, 7 is ö, y is ü.
+        ["fi"] = new(StringComparer.Ordinal) { ["@"] = new(Viseme.AA, .85f), ["7"] = new(Viseme.OH, .5f, Rounding.Rounded), ["y"] = new(Viseme.OU, .3f, Rounding.Rounded) },
+        // Czech: c is ts, ch is x, ~ marks č š ž ř ď ť ň, * a syllabic consonant.
+        ["cs"] = new(StringComparer.Ordinal)
+        {
+            ["c"] = new(Viseme.SS, .15f), ["ch"] = new(Viseme.KK, .3f), ["c~"] = new(Viseme.CH, .2f), ["s~"] = new(Viseme.CH, .2f), ["z~"] = new(Viseme.CH, .2f),
+            ["dz~"] = new(Viseme.CH, .2f), ["d~"] = new(Viseme.DD, .2f), ["t~"] = new(Viseme.DD, .2f), ["n~"] = new(Viseme.NN, .15f), ["n*"] = new(Viseme.NN, .15f),
+            ["r~"] = new(Viseme.RR, .25f), ["r~*"] = new(Viseme.RR, .25f),
+        },
+    };
+
+    /// <summary>The class of a phone as <paramref name="voice"/>'s engine and language name it.</summary>
+    public static PhonemeClass Classify(string name, TtsVoice voice) =>
+        voice.Language == "en" ? Classify(name, voice.Engine)
+        : TryClassify(name, voice.Language, out var known) ? known
+        : throw new ArgumentException($"{voice} made the phone '{name}', which no table classifies.", nameof(name));
+
+    /// <summary>The class of a phone of festival's voices in <paramref name="language"/>; pauses are silence.</summary>
+    public static bool TryClassify(string name, string language, out PhonemeClass phoneme)
+    {
+        if (name is "#" or "##" or "_" or "pau")
+        {
+            phoneme = new(Viseme.Sil, 0);
+            return true;
+        }
+        var own = s_languages.GetValueOrDefault(language) ?? throw new ArgumentException($"No phone table for language '{language}'.", nameof(language));
+        var bare = name.Length > 1 ? name.TrimEnd(':', '1') : name;
+        return own.TryGetValue(name, out phoneme) || own.TryGetValue(bare, out phoneme) || s_sampa.TryGetValue(bare, out phoneme);
+    }
+
     /// <summary>The class of a phone as <paramref name="engine"/> names it.</summary>
     public static PhonemeClass Classify(string name, SpeechEngine engine) =>
         engine == SpeechEngine.EspeakNg ? Classify(name)

@@ -22,7 +22,7 @@ public sealed record LabelledClip(float[] Samples, IReadOnlyList<PhonemeEvent> P
             }
             active = phoneme.Name;
         }
-        return seconds > Samples.Length / 16000.0 ? new PhonemeClass(Viseme.Sil, 0) : LipSync.Phonemes.Classify(active, Voice.Engine);
+        return seconds > Samples.Length / 16000.0 ? new PhonemeClass(Viseme.Sil, 0) : LipSync.Phonemes.Classify(active, Voice);
     }
 }
 
@@ -72,6 +72,23 @@ public static class SpeechCorpus
         "Bring me five bright balloons, please.",
     ];
 
+    /// <summary>
+    /// festival's voices in other languages: nine more people's recorded voices (Debian packages no other English ones),
+    /// in their own phone sets, speaking made-up words in their own spelling. The mouth makes the same shapes for the
+    /// same sounds in any language; what the model should learn from them is speech in voices it has not heard. The
+    /// trainer takes them only when asked (<see cref="TrainingOptions.Foreign"/>): they did not move the held-out
+    /// scores beyond run-to-run noise (MODEL-CARD.md).
+    /// </summary>
+    // Declared before TrainingVoices: static initialisers run in order, and that list takes these in.
+    public static IReadOnlyList<TtsVoice> ForeignVoices { get; } =
+    [
+        new(SpeechEngine.Festival, "lp_diphone", "it"), new(SpeechEngine.Festival, "pc_diphone", "it"),
+        new(SpeechEngine.Festival, "czech_dita", "cs"), new(SpeechEngine.Festival, "czech_machac", "cs"),
+        new(SpeechEngine.Festival, "czech_krb", "cs"), new(SpeechEngine.Festival, "czech_ph", "cs"),
+        new(SpeechEngine.Festival, "suo_fi_lj_diphone", "fi"), new(SpeechEngine.Festival, "hy_fi_mv_diphone", "fi"),
+        new(SpeechEngine.Festival, "upc_ca_ona_hts", "ca"),
+    ];
+
     /// <summary>The voices training draws from, engine by engine.</summary>
     public static IReadOnlyList<TtsVoice> TrainingVoices { get; } =
     [
@@ -82,7 +99,28 @@ public static class SpeechCorpus
             .Select(v => new TtsVoice(SpeechEngine.EspeakNg, v)),
         new(SpeechEngine.Flite, "awb"), new(SpeechEngine.Flite, "rms"), new(SpeechEngine.Flite, "slt"),
         new(SpeechEngine.Festival, "ked_diphone"), new(SpeechEngine.Festival, "cmu_us_slt_arctic_hts"),
+        .. ForeignVoices,
     ];
+
+    // Spelling that each language's festival front end reads as it should: onsets and vowels of made-up words.
+    private static readonly Dictionary<string, (string[] Onsets, string[] Vowels)> s_spelling = new(StringComparer.Ordinal)
+    {
+        ["it"] = (["b", "c", "d", "f", "g", "l", "m", "n", "p", "r", "s", "t", "v", "z", "gn", "sc", "ch", "gl", "br", "tr", "pr", "st", "mb"],
+            ["a", "e", "i", "o", "u", "ia", "uo"]),
+        ["cs"] = (["b", "c", "d", "f", "h", "ch", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "st", "pr", "kr", "br"], ["a", "e", "i", "o", "u", "y"]),
+        ["fi"] = (["h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "kk", "pp", "tt", "ll", "nn", "ss"], ["a", "e", "i", "o", "u", "y", "aa", "ee", "ii", "uu", "ai", "oi", "uo"]),
+        ["ca"] = (["b", "c", "d", "f", "g", "l", "m", "n", "p", "r", "s", "t", "v", "x", "ll", "ny", "rr", "pl", "tr", "bl"], ["a", "e", "i", "o", "u", "ia", "ou"]),
+    };
+
+    /// <summary>Made-up words of one to four syllables in <paramref name="language"/>'s spelling.</summary>
+    private static string Words(string language, int count, Random random)
+    {
+        var (onsets, vowels) = s_spelling[language];
+        var words = Enumerable.Range(0, count).Select(_ =>
+            string.Concat(Enumerable.Range(0, random.Next(1, 5)).Select(_ => onsets[random.Next(onsets.Length)] + vowels[random.Next(vowels.Length)]))
+            + (random.Next(3) == 0 ? onsets[random.Next(onsets.Length)][..1] : ""));
+        return string.Join(' ', words);
+    }
 
     /// <summary>The reserved voice in every engine that has it: scored, never trained or tuned on.</summary>
     public static IReadOnlyList<TtsVoice> ReservedVoices { get; } =
@@ -105,14 +143,18 @@ public static class SpeechCorpus
     public static IReadOnlyList<LabelledClip> Training(int count, int seed, Func<TtsVoice, bool>? include = null)
     {
         var random = new Random(seed);
-        var engines = TrainingVoices.Where(v => !v.IsReserved && (include?.Invoke(v) ?? true)).GroupBy(v => v.Engine).Select(g => g.ToArray()).ToArray();
+        // The voices in other languages are a group of their own, beside each engine's English voices, so they add
+        // speakers without taking clips from English.
+        var engines = TrainingVoices.Where(v => !v.IsReserved && (include?.Invoke(v) ?? true)).GroupBy(v => (v.Engine, v.Language == "en"))
+            .Select(g => g.ToArray()).ToArray();
         var utterances = new List<Utterance>(count);
         for (var i = 0; i < count; i++)
         {
             var words = Enumerable.Range(0, random.Next(5, 14)).Select(_ => s_words[random.Next(s_words.Length)]);
-            var text = string.Join(' ', words) + (random.Next(3) == 0 ? ", " + s_words[random.Next(s_words.Length)] + "." : ".");
+            var english = string.Join(' ', words) + (random.Next(3) == 0 ? ", " + s_words[random.Next(s_words.Length)] + "." : ".");
             var voices = engines[random.Next(engines.Length)];
             var voice = voices[random.Next(voices.Length)];
+            var text = voice.Language == "en" ? english : Words(voice.Language, random.Next(4, 10), random) + (random.Next(3) == 0 ? ", " + Words(voice.Language, 2, random) + "." : ".");
             var stretch = 0.75 + (random.NextDouble() * 0.6);
             // espeak-ng's pitch is 0..100; flite's is the mean F0 in Hz, around each voice's own; festival keeps its own.
             var pitch = voice.Engine switch

@@ -21,7 +21,8 @@ public enum SpeechEngine
 /// <summary>A voice of an engine.</summary>
 /// <param name="Engine">The engine.</param>
 /// <param name="Name">The engine's name for it: "en-us+f3" (espeak-ng), "slt" (flite), "ked_diphone" (festival).</param>
-public sealed record TtsVoice(SpeechEngine Engine, string Name)
+/// <param name="Language">The language it speaks (ISO 639-1), whose phone set it names its phones in.</param>
+public sealed record TtsVoice(SpeechEngine Engine, string Name, string Language = "en")
 {
     /// <summary>The kal voice (festival's kal_diphone, flite's kal and kal16) is kept for independent evaluation only.</summary>
     public bool IsReserved => Name.StartsWith("kal", StringComparison.Ordinal);

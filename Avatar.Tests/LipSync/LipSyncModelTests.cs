@@ -54,6 +54,39 @@ public sealed class LipSyncModelTests
     }
 
     [Fact]
+    public async Task AClosureBetweenTwoFramesSamplingPointsStillMovesTheLips()
+    {
+        // Output frames sit at feature frames 0, 3.33, 6.67 ...: a p/b/m heard only in feature frame 5 falls between
+        // two of them, and a frame that looked at its sampling point alone would never show it.
+        await using var model = new BatchingVisemeModel(new ScriptedVisemeModel(frame => frame == 5 ? Viseme.PP : Viseme.AA));
+        var stream = new LipSyncStream(model, 16000);
+        var frames = new List<BlendFrame>();
+
+        await stream.PushAsync(new float[16000 / 2], frames);
+        await stream.CompleteAsync(frames);
+
+        var jaw = frames.Select(f => f.Weights[BlendShapes.JawOpen]).ToList();
+        // The two frames either side of it close a little; the frames beyond stay open.
+        Assert.True(jaw[1] < jaw[0] - 0.02 && jaw[2] < jaw[3] - 0.02, string.Join(' ', jaw.Take(5)));
+        Assert.Equal(jaw[0], jaw[3]);
+    }
+
+    /// <summary>A model that says, for each feature frame in the order asked, the one viseme a script gives.</summary>
+    private sealed class ScriptedVisemeModel(Func<int, Viseme> script) : IVisemeModel
+    {
+        private int _frame;
+
+        public void Run(Memory<float> inputs, int rows, Memory<float> probabilities)
+        {
+            probabilities.Span[..(rows * LipSyncNetwork.Outputs)].Clear();
+            for (var r = 0; r < rows; r++)
+            {
+                probabilities.Span[(r * LipSyncNetwork.Outputs) + (int)script(_frame++)] = 1;
+            }
+        }
+    }
+
+    [Fact]
     public void ABrieflyTrainedModelAlreadyBeatsTheLoudnessBaselineOnHeldOutSpeech()
     {
         var network = LipSyncTrainer.Train(new TrainingOptions(Clips: 40, Epochs: 3));

@@ -40,6 +40,31 @@ public sealed class SpeechCorpusTests
     public void CmuPhonesMapToTheirVisemes(string phone, Viseme viseme) =>
         Assert.Equal(viseme, Phonemes.Classify(phone, SpeechEngine.Flite).Viseme);
 
+    [Theory]
+    [InlineData("ch", "cs", Viseme.KK)]
+    [InlineData("c~", "cs", Viseme.CH)]
+    [InlineData("@", "fi", Viseme.AA)]
+    [InlineData("y", "fi", Viseme.OU)]
+    [InlineData("a1", "it", Viseme.AA)]
+    [InlineData("p:", "fi", Viseme.PP)]
+    [InlineData("L", "ca", Viseme.NN)]
+    [InlineData("#", "cs", Viseme.Sil)]
+    public void PhonesOfOtherLanguagesMapToTheVisemeOfTheirSoundInThatLanguage(string phone, string language, Viseme viseme)
+    {
+        Assert.True(Phonemes.TryClassify(phone, language, out var phoneme));
+        Assert.Equal(viseme, phoneme.Viseme);
+    }
+
+    [Fact]
+    public void EveryPhoneTheVoicesInOtherLanguagesSpeakHasAViseme()
+    {
+        var clips = SpeechCorpus.Training(12, seed: 5, v => v.Language != "en");
+
+        Assert.True(clips.Select(c => c.Voice.Language).Distinct().Count() >= 3, "too few languages drawn to check");
+        Assert.All(clips, clip => Assert.All(clip.Phonemes, p => Assert.True(Phonemes.TryClassify(p.Name, clip.Voice.Language, out _), $"{clip.Voice}: '{p.Name}'")));
+        Assert.All(clips, clip => Assert.Contains(clip.Phonemes, p => Phonemes.Classify(p.Name, clip.Voice).IsOpenVowel));
+    }
+
     [Fact]
     public void TrainingSpeechComesFromEveryEngineButNeverFromTheReservedVoice()
     {
