@@ -60,7 +60,7 @@ public sealed class LipSyncStream(BatchingVisemeModel model, int sampleRate, Vis
     /// Each frame averages the viseme probabilities of the feature frames up to this many either side (a triangle): the
     /// 30 FPS frame stands for 33 ms of speech, not one 10 ms instant, and averaging before the calibration's sharpening
     /// keeps a short closure that smoothing the blended weights after would blur. It costs one feature frame (10 ms) of
-    /// waiting. MODEL-CARD.md has the runs it was chosen on.
+    /// waiting for two frames in three, none for the first. MODEL-CARD.md has the runs it was chosen on.
     /// </summary>
     public const int Spread = 1;
 
@@ -143,7 +143,9 @@ public sealed class LipSyncStream(BatchingVisemeModel model, int sampleRate, Vis
             // Frame k sits at k/30 s = k*100/30 feature frames: interpolate between the two neighbours, at the frame's time
             // and Spread feature frames either side.
             var position = _nextFrame * 100.0 / FramesPerSecond;
-            if (!final && (int)position + 1 + Spread >= _probabilities.Count)
+            // The last feature frame it needs: every third frame sits on a feature frame and needs none beyond it (a
+            // stream's first frame among them, so the averaging does not delay the first face).
+            if (!final && (int)Math.Ceiling(position + Spread - 1e-9) >= _probabilities.Count)
             {
                 break;
             }

@@ -34,7 +34,9 @@ public class A2FTopology : IAsyncLifetime
         builder.KeepOnly("a2f-controller");
         builder.Project("a2f-inference").WithReplicas(2);
         Configure(builder);
-        App = await builder.StartAsync(TimeSpan.FromSeconds(120), "a2f-controller");
+        // Every inference replica too: the controller opens its connections at its first streams and keeps them, so a
+        // replica still starting then would get none of a test's streams.
+        App = await builder.StartAsync(TimeSpan.FromSeconds(120), "a2f-inference", "a2f-controller");
         _channel = GrpcChannel.ForAddress(App.GetEndpoint("a2f-controller", "grpc"));
         Controller = new A2FControllerService.A2FControllerServiceClient(_channel);
     }

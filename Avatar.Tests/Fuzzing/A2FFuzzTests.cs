@@ -39,13 +39,16 @@ public sealed class A2FFuzzTests(FuzzTopology topology, ITestOutputHelper output
     /// <summary>HTTP/2's ENHANCE_YOUR_CALM error code.</summary>
     private const long EnhanceYourCalm = 0xb;
 
+    /// <summary>HTTP/2's STREAM_CLOSED error code.</summary>
+    private const long StreamClosed = 0x5;
+
     [Fact]
     public async Task Ten_thousand_malformed_messages_and_stream_orders_get_no_server_fault()
     {
         using var controller = GrpcChannel.ForAddress(topology.App.GetEndpoint("a2f-controller", "grpc"));
         using var animation = GrpcChannel.ForAddress(topology.App.GetEndpoint("a2f-controller", "animation"));
         using var inference = GrpcChannel.ForAddress(topology.App.GetEndpoint("a2f-inference", "grpc"));
-        await FuzzRun.RunAsync(topology.App, output, "a2f", ["a2f-controller", "a2f-inference"], lanes: 16, async (_, input) =>
+        await FuzzRun.RunAsync(topology.App, output, "a2f", ["a2f-controller", "a2f-inference"], lanes: 8, async (_, input) =>
         {
             var call = input.Next(10) switch
             {
@@ -53,16 +56,24 @@ public sealed class A2FFuzzTests(FuzzTopology topology, ITestOutputHelper output
                 < 9 => new A2FCall(s_inference, InferenceStream(input), input.Chance(0.2) ? Callback(input) : null),
                 _ => new A2FCall(s_animation, [.. Enumerable.Range(0, input.Next(1, 4)).Select(_ => AnimationMessage(input))], null),
             };
-            var channel = call.Method == s_controller ? controller : call.Method == s_inference ? inference : animation;
+            var shared = call.Method == s_controller ? controller : call.Method == s_inference ? inference : animation;
+            // A case with a message over 256 KB gets a connection of its own. When the server refuses such a stream early,
+            // the client's write of the rest can stall on flow control that the server no longer grants, and with it
+            // every other write on the connection (seen: cases of a few hundred bytes ran out their deadline behind one).
+            using var own = call.Parts.Any(p => p.Bytes.Length > 256 * 1024)
+                ? GrpcChannel.ForAddress(topology.App.GetEndpoint(shared == inference ? "a2f-inference" : "a2f-controller", shared == animation ? "animation" : "grpc"))
+                : null;
+            var channel = own ?? shared;
             try
             {
                 // The call's own 30 s deadline should end it; a call still running well past that is a hang to report,
                 // with the case that made it, not a test run stuck until the runner's hang timeout.
                 var status = await call.RunAsync(channel.CreateCallInvoker()).WaitAsync(TimeSpan.FromSeconds(45));
-                return s_serverFaults.Contains(status.StatusCode) ? $"{status.StatusCode} \"{status.Detail}\" for {call}" : null;
+                return s_serverFaults.Contains(status.StatusCode) && !ClosedForAnotherCallsFrames(status) ? $"{status.StatusCode} \"{status.Detail}\" for {call}" : null;
             }
-            catch (HttpProtocolException e) when (e.ErrorCode == EnhanceYourCalm)
+            catch (HttpProtocolException e) when (e.ErrorCode is EnhanceYourCalm or StreamClosed)
             {
+                // STREAM_CLOSED: see ClosedForAnotherCallsFrames.
                 // Kestrel's guard against rapid stream resets (CVE-2023-44487): calls the server ends while the client
                 // still sends are reset, and thousands of them on one connection look like that attack.
                 return null;
@@ -254,6 +265,16 @@ public sealed class A2FFuzzTests(FuzzTopology topology, ITestOutputHelper output
         }
     }
 
+    /// <summary>
+    /// Kestrel ends the whole HTTP/2 connection with STREAM_CLOSED when DATA arrives on a stream the client has already
+    /// reset (RFC 9113 lets it choose a connection error): SocketsHttpHandler, cancelling one case's call while its write
+    /// is going out, can send the write's tail after its RST_STREAM, and every call on that connection, this case's
+    /// among them, then ends as INTERNAL. That is the client's stack and Kestrel's rule, not a handler of ours; a fault
+    /// of ours closes with INTERNAL_ERROR or answers a status, both still counted.
+    /// </summary>
+    private static bool ClosedForAnotherCallsFrames(Status status) =>
+        status.StatusCode == StatusCode.Internal && status.DebugException?.GetBaseException() is HttpProtocolException { ErrorCode: StreamClosed };
+
     private sealed record A2FCall(Method<byte[], byte[]> Method, List<Part> Parts, string? Callback)
     {
         /// <summary>
@@ -270,14 +291,14 @@ public sealed class A2FFuzzTests(FuzzTopology topology, ITestOutputHelper output
                 if (Method.Type == MethodType.DuplexStreaming)
                 {
                     using var duplex = invoker.AsyncDuplexStreamingCall(Method, null, options);
-                    await WriteAsync(duplex.RequestStream);
+                    await WriteOrGiveUpAsync(duplex.RequestStream);
                     while (await duplex.ResponseStream.MoveNext(CancellationToken.None))
                     {
                     }
                     return duplex.GetStatus();
                 }
                 using var call = invoker.AsyncClientStreamingCall(Method, null, options);
-                await WriteAsync(call.RequestStream);
+                await WriteOrGiveUpAsync(call.RequestStream);
                 await call.ResponseAsync;
                 return call.GetStatus();
             }
@@ -286,6 +307,15 @@ public sealed class A2FFuzzTests(FuzzTopology topology, ITestOutputHelper output
                 return e.Status;
             }
         }
+
+        /// <summary>
+        /// Writes every part, but reads the outcome after 10 s even if a write still waits: a large message's write can
+        /// wait on flow-control credit that a server which has already refused the stream never grants, past the call's
+        /// deadline (seen: 1 run in 3). The server's status arrives all the same (trailers are not flow-controlled), and
+        /// the call's disposal ends the write.
+        /// </summary>
+        private async Task WriteOrGiveUpAsync(IClientStreamWriter<byte[]> requests) =>
+            await WriteAsync(requests).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
 
         private async Task WriteAsync(IClientStreamWriter<byte[]> requests)
         {
@@ -297,9 +327,10 @@ public sealed class A2FFuzzTests(FuzzTopology topology, ITestOutputHelper output
                 }
                 await requests.CompleteAsync();
             }
-            catch (Exception e) when (e is RpcException or InvalidOperationException)
+            catch (Exception e) when (e is RpcException or InvalidOperationException or IOException or OperationCanceledException or ObjectDisposedException)
             {
-                // The server ended the call before taking every message; the status read next says why.
+                // The server ended the call before taking every message (a gRPC server answers its status, then resets
+                // the stream with CANCEL under a write still going out); the status read next says why.
             }
         }
 
