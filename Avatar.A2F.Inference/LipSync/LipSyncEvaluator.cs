@@ -59,9 +59,9 @@ public static class LipSyncEvaluator
 
     /// <summary>Runs the model over every clip, streamed in 35 ms chunks as clients send them, and scores the output.</summary>
     public static LipSyncScore Evaluate(IVisemeModel model, IReadOnlyList<LabelledClip> clips, string system = "lip-sync model",
-        VisemeCalibration? calibration = null, Animation.AnimationSettings? settings = null)
+        VisemeCalibration? calibration = null)
     {
-        var animated = Animate(model, clips, calibration, settings);
+        var animated = Animate(model, clips, calibration);
         return Score(system, clips, clip => [.. animated[clip].Select(w => ((double)w[BlendShapes.JawOpen], (double)(w[s_funnel] + w[s_pucker])))]);
     }
 
@@ -76,12 +76,12 @@ public static class LipSyncEvaluator
     }
 
     private static Dictionary<LabelledClip, List<float[]>> Animate(IVisemeModel model, IReadOnlyList<LabelledClip> clips,
-        VisemeCalibration? calibration = null, Animation.AnimationSettings? settings = null)
+        VisemeCalibration? calibration = null)
     {
         var batching = new BatchingVisemeModel(model);
         try
         {
-            return clips.Distinct().ToDictionary(c => c, c => RunAsync(batching, c, calibration, settings).AsTask().GetAwaiter().GetResult());
+            return clips.Distinct().ToDictionary(c => c, c => RunAsync(batching, c, calibration).AsTask().GetAwaiter().GetResult());
         }
         finally
         {
@@ -89,8 +89,7 @@ public static class LipSyncEvaluator
         }
     }
 
-    private static async ValueTask<List<float[]>> RunAsync(BatchingVisemeModel model, LabelledClip clip, VisemeCalibration? calibration,
-        Animation.AnimationSettings? settings)
+    private static async ValueTask<List<float[]>> RunAsync(BatchingVisemeModel model, LabelledClip clip, VisemeCalibration? calibration)
     {
         var stream = new LipSyncStream(model, LogMelSpectrogram.SampleRate, calibration);
         var frames = new List<BlendFrame>();
@@ -99,8 +98,8 @@ public static class LipSyncEvaluator
             await stream.PushAsync(clip.Samples.AsMemory(offset, Math.Min(560, clip.Samples.Length - offset)), frames);
         }
         await stream.CompleteAsync(frames);
-        // The service's own post-processing, at its defaults unless asked (smoothing included), so the score is what clients see.
-        var post = new Animation.AnimationPostProcessor(settings ?? new Animation.AnimationSettings());
+        // The service's own post-processing at its defaults (smoothing included), so the score is what clients see.
+        var post = new Animation.AnimationPostProcessor(new Animation.AnimationSettings());
         frames.ForEach(post.Apply);
         return [.. frames.Select(f => f.Weights)];
     }

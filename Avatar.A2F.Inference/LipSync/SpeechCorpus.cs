@@ -150,6 +150,8 @@ public static class SpeechCorpus
         var utterances = new List<Utterance>(count);
         for (var i = 0; i < count; i++)
         {
+            // English words are drawn before the voice, even for a voice that will not say them: the shipped recipe's
+            // draws stay exactly what they were before the other languages came.
             var words = Enumerable.Range(0, random.Next(5, 14)).Select(_ => s_words[random.Next(s_words.Length)]);
             var english = string.Join(' ', words) + (random.Next(3) == 0 ? ", " + s_words[random.Next(s_words.Length)] + "." : ".");
             var voices = engines[random.Next(engines.Length)];

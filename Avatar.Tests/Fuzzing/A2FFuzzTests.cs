@@ -45,9 +45,11 @@ public sealed class A2FFuzzTests(FuzzTopology topology, ITestOutputHelper output
     [Fact]
     public async Task Ten_thousand_malformed_messages_and_stream_orders_get_no_server_fault()
     {
-        using var controller = GrpcChannel.ForAddress(topology.App.GetEndpoint("a2f-controller", "grpc"));
-        using var animation = GrpcChannel.ForAddress(topology.App.GetEndpoint("a2f-controller", "animation"));
-        using var inference = GrpcChannel.ForAddress(topology.App.GetEndpoint("a2f-inference", "grpc"));
+        var (controllerAddress, animationAddress, inferenceAddress) = (topology.App.GetEndpoint("a2f-controller", "grpc"),
+            topology.App.GetEndpoint("a2f-controller", "animation"), topology.App.GetEndpoint("a2f-inference", "grpc"));
+        using var controller = GrpcChannel.ForAddress(controllerAddress);
+        using var animation = GrpcChannel.ForAddress(animationAddress);
+        using var inference = GrpcChannel.ForAddress(inferenceAddress);
         await FuzzRun.RunAsync(topology.App, output, "a2f", ["a2f-controller", "a2f-inference"], lanes: 8, async (_, input) =>
         {
             var call = input.Next(10) switch
@@ -56,13 +58,12 @@ public sealed class A2FFuzzTests(FuzzTopology topology, ITestOutputHelper output
                 < 9 => new A2FCall(s_inference, InferenceStream(input), input.Chance(0.2) ? Callback(input) : null),
                 _ => new A2FCall(s_animation, [.. Enumerable.Range(0, input.Next(1, 4)).Select(_ => AnimationMessage(input))], null),
             };
-            var shared = call.Method == s_controller ? controller : call.Method == s_inference ? inference : animation;
+            var (shared, address) = call.Method == s_controller ? (controller, controllerAddress)
+                : call.Method == s_inference ? (inference, inferenceAddress) : (animation, animationAddress);
             // A case with a message over 256 KB gets a connection of its own. When the server refuses such a stream early,
             // the client's write of the rest can stall on flow control that the server no longer grants, and with it
             // every other write on the connection (seen: cases of a few hundred bytes ran out their deadline behind one).
-            using var own = call.Parts.Any(p => p.Bytes.Length > 256 * 1024)
-                ? GrpcChannel.ForAddress(topology.App.GetEndpoint(shared == inference ? "a2f-inference" : "a2f-controller", shared == animation ? "animation" : "grpc"))
-                : null;
+            using var own = call.Parts.Any(p => p.Bytes.Length > 256 * 1024) ? GrpcChannel.ForAddress(address) : null;
             var channel = own ?? shared;
             try
             {
@@ -73,9 +74,9 @@ public sealed class A2FFuzzTests(FuzzTopology topology, ITestOutputHelper output
             }
             catch (HttpProtocolException e) when (e.ErrorCode is EnhanceYourCalm or StreamClosed)
             {
+                // ENHANCE_YOUR_CALM is Kestrel's guard against rapid stream resets (CVE-2023-44487): calls the server ends
+                // while the client still sends are reset, and thousands of them on one connection look like that attack.
                 // STREAM_CLOSED: see ClosedForAnotherCallsFrames.
-                // Kestrel's guard against rapid stream resets (CVE-2023-44487): calls the server ends while the client
-                // still sends are reset, and thousands of them on one connection look like that attack.
                 return null;
             }
             catch (TimeoutException)
