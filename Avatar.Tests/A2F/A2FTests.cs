@@ -160,6 +160,50 @@ public sealed class A2FTests(A2FTopology topology) : IClassFixture<A2FTopology>
     }
 
     [Fact]
+    public async Task ClientsLeavingMidStreamDisturbNoOtherStream()
+    {
+        // A client that goes away (a chat killed mid-turn) ends its stream while inference is still pushing that stream's
+        // animation: the streams beside it, sharing the controller's and inference's connections, must not notice.
+        var speech = A2FTopology.Speech("Every stream beside one that leaves goes on to its end, frame by frame.");
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var left = 0;
+        var steady = Task.Run(async () =>
+        {
+            var outcomes = new List<(int Frames, RpcException? Error)>();
+            for (var i = 0; i < 12; i++)
+            {
+                var (received, error) = await topology.CallAsync(A2FTopology.Header(), A2FTopology.Audio(speech), new Client.AudioStream { EndOfAudio = new() });
+                outcomes.Add((received.Count(m => m.AnimationData is not null), error));
+            }
+            return outcomes;
+        });
+        var leaving = Enumerable.Range(0, 4).Select(lane => Task.Run(async () =>
+        {
+            while (!steady.IsCompleted)
+            {
+                using var call = topology.Controller.ProcessAudioStream(cancellationToken: stop.Token);
+                await call.RequestStream.WriteAsync(A2FTopology.Header());
+                // Chunk by chunk, as a voice arrives; the call is dropped once animation flows, with audio still queued.
+                foreach (var chunk in speech.Chunk(4410 * 2).Take(3))
+                {
+                    await call.RequestStream.WriteAsync(A2FTopology.Audio(chunk));
+                }
+                for (var m = 0; m < 3 && await call.ResponseStream.MoveNext(stop.Token); m++)
+                {
+                }
+                Interlocked.Increment(ref left);
+            }
+        })).ToArray();
+
+        var outcomes = await steady;
+        await Task.WhenAll(leaving);
+
+        Assert.All(outcomes, o => A2FTopology.Succeeded(o.Error));
+        Assert.Single(outcomes.Select(o => o.Frames).Distinct());
+        Assert.True(left >= outcomes.Count, $"only {left} clients left mid-stream beside {outcomes.Count} whole streams");
+    }
+
+    [Fact]
     public async Task BothInferenceReplicasServeStreams()
     {
         await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>

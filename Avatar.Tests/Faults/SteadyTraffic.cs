@@ -14,8 +14,11 @@ using Client = Nvidia.Ace.Controller.V1;
 
 namespace Avatar.Tests.Faults;
 
-/// <summary>What one client saw once: when (seconds on the traffic's clock), whether it was served, and what it got.</summary>
-public sealed record Outcome(double At, string Client, bool Ok, string What);
+/// <summary>
+/// What one client saw once: when (seconds on the traffic's clock), whether it was served, and what it got; the detail
+/// (a gRPC status's text) is there for the reader of a failure, not for assertions.
+/// </summary>
+public sealed record Outcome(double At, string Client, bool Ok, string What, string? Detail = null);
 
 /// <summary>A turn that ended with turn.end, not interrupted and without an error frame: both its messages must be stored.</summary>
 public sealed record CompletedTurn(Guid SessionId, string Said, string Answer);
@@ -112,12 +115,12 @@ public sealed class SteadyTraffic : IAsyncDisposable
         }
     }
 
-    private void Record(string client, bool ok, string what)
+    private void Record(string client, bool ok, string what, string? detail = null)
     {
         // What a call stopped by the end of the traffic threw is no client's experience.
         if (!_stop.IsCancellationRequested)
         {
-            Outcomes.Enqueue(new Outcome(Now, client, ok, what));
+            Outcomes.Enqueue(new Outcome(Now, client, ok, what, detail));
         }
     }
 
@@ -209,7 +212,7 @@ public sealed class SteadyTraffic : IAsyncDisposable
             }
             catch (Exception e)
             {
-                Record("grpc", false, e is RpcException rpc ? rpc.StatusCode.ToString() : e.GetType().Name);
+                Record("grpc", false, e is RpcException rpc ? rpc.StatusCode.ToString() : e.GetType().Name, e.Message);
             }
             await PauseAsync(200);
         }
