@@ -45,5 +45,10 @@ if [ ! -d Avatar.Tests/Publishing/schema/node_modules/kubernetes-models ]; then
   (cd Avatar.Tests/Publishing/schema && npm ci --no-audit --no-fund --silent)
 fi
 
+# GnuSpeech, the lip-sync model's opt-in fourth teacher (model train --gnuspeech=true): @echogarden/gnuspeech-wasm, pinned by package-lock.json.
+if [ ! -d Avatar.A2F.Inference/LipSync/gnuspeech/node_modules/@echogarden/gnuspeech-wasm ]; then
+  (cd Avatar.A2F.Inference/LipSync/gnuspeech && npm ci --no-audit --no-fund --silent)
+fi
+
 # A Debian redis-server package may start a system service on 6379; Avatar runs its own on free ports, so leave it.
 dotnet --version >/dev/null

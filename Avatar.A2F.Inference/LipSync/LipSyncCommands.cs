@@ -21,11 +21,11 @@ public static class LipSyncCommands
     {
         var options = args.Skip(2).Select(a => a.Split('=', 2)).Where(p => p.Length == 2 && p[0].StartsWith("--", StringComparison.Ordinal))
             .ToDictionary(p => p[0][2..], p => p[1]);
+        var training = Training(options);
         switch (args.ElementAtOrDefault(1))
         {
             case "train":
                 var output = options.GetValueOrDefault("output") ?? Path.Combine(Repository.Root, "Avatar.A2F.Inference", "Models", "lipsync.onnx");
-                var training = Training(options);
                 var watch = Stopwatch.StartNew();
                 var network = LipSyncTrainer.Train(training, Console.WriteLine);
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
@@ -33,19 +33,19 @@ public static class LipSyncCommands
                 Console.WriteLine($"trained in {watch.Elapsed.TotalSeconds:0} s; wrote {output}");
                 return Evaluate(output, training, leaveOut: []);
             case "evaluate":
-                // --leave-out=none, or engines (Flite,Festival) to leave out one at a time; all of them by default.
+                // --leave-out=none, or engines (Flite,Festival) to leave out one at a time; every engine trained on by default.
                 var leaveOut = options.GetValueOrDefault("leave-out") is { } names
                     ? names.Split(',').Where(n => n != "none").Select(Enum.Parse<SpeechEngine>).ToArray()
-                    : Enum.GetValues<SpeechEngine>();
+                    : [.. training.Engines];
                 float Setting(string name, float value) => options.TryGetValue(name, out var text) ? float.Parse(text, CultureInfo.InvariantCulture) : value;
                 var defaults = VisemeCalibration.Default;
                 var calibration = new VisemeCalibration(Setting("sharpness", defaults.Sharpness), Setting("closure-gain", defaults.ClosureGain),
                     Setting("rounding-gain", defaults.RoundingGain), Setting("silence-gain", defaults.SilenceGain));
-                return Evaluate(options.GetValueOrDefault("model") ?? DefaultModelPath, Training(options), leaveOut, calibration,
+                return Evaluate(options.GetValueOrDefault("model") ?? DefaultModelPath, training, leaveOut, calibration,
                     options.GetValueOrDefault("reuse-left-out") == "true");
             default:
-                Console.Error.WriteLine("usage: Avatar.A2F.Inference model train [--output=PATH] [--clips=N] [--epochs=N] [--foreign=true]");
-                Console.Error.WriteLine("       Avatar.A2F.Inference model evaluate [--model=PATH] [--leave-out=none|ENGINE,...] [--clips=N] [--epochs=N] [--foreign=true] [--sharpness=X] [--closure-gain=X] [--rounding-gain=X] [--silence-gain=X] [--reuse-left-out=true]");
+                Console.Error.WriteLine("usage: Avatar.A2F.Inference model train [--output=PATH] [--clips=N] [--epochs=N] [--foreign=true] [--gnuspeech=true] [--seed=N]");
+                Console.Error.WriteLine("       Avatar.A2F.Inference model evaluate [--model=PATH] [--leave-out=none|ENGINE,...] [--clips=N] [--epochs=N] [--foreign=true] [--gnuspeech=true] [--seed=N] [--sharpness=X] [--closure-gain=X] [--rounding-gain=X] [--silence-gain=X] [--reuse-left-out=true]");
                 return 2;
         }
     }
@@ -58,6 +58,8 @@ public static class LipSyncCommands
             Clips = options.TryGetValue("clips", out var clips) ? int.Parse(clips, CultureInfo.InvariantCulture) : defaults.Clips,
             Epochs = options.TryGetValue("epochs", out var epochs) ? int.Parse(epochs, CultureInfo.InvariantCulture) : defaults.Epochs,
             Foreign = options.TryGetValue("foreign", out var foreign) ? bool.Parse(foreign) : defaults.Foreign,
+            GnuSpeech = options.TryGetValue("gnuspeech", out var gnuSpeech) ? bool.Parse(gnuSpeech) : defaults.GnuSpeech,
+            Seed = options.TryGetValue("seed", out var seed) ? int.Parse(seed, CultureInfo.InvariantCulture) : defaults.Seed,
         };
     }
 
@@ -80,17 +82,19 @@ public static class LipSyncCommands
             Print(rows[^1]);
         }
         Console.WriteLine($"{"held out",-52} {"system",-9} {"r lag0",6} {"best r",6} {"lag ms",6} {"pbm/open",8} {"round-spread",12} {"silence",7}");
-        foreach (var voice in SpeechCorpus.EvaluationVoices)
+        foreach (var voice in SpeechCorpus.EvaluationVoices.Where(v => training.Engines.Contains(v.Voice.Engine)))
         {
-            var unheard = voice.Voice.IsReserved || !SpeechCorpus.TrainingVoices.Contains(voice.Voice);
+            var unheard = voice.Voice.IsReserved || !SpeechCorpus.TrainingVoices.Contains(voice.Voice) || !training.Includes(voice.Voice);
             Add($"{voice.Voice} ({(voice.Voice.IsReserved ? "reserved" : unheard ? "unheard voice" : "unheard sentences")})",
                 model, SpeechCorpus.Evaluation(voice), voice.Voice.IsReserved);
         }
         var directory = Path.Combine(Repository.Root, "artifacts", "lipsync");
+        // Models and scores of another recipe (with GnuSpeech, another seed) are kept apart from the shipped recipe's, to compare them.
+        var recipe = (training.GnuSpeech ? "-gnuspeech" : "") + (training.Seed != new TrainingOptions().Seed ? $"-seed{training.Seed}" : "");
         Directory.CreateDirectory(Path.Combine(directory, "left-out"));
         foreach (var engine in leaveOut)
         {
-            var saved = Path.Combine(directory, "left-out", $"without-{engine}.onnx");
+            var saved = Path.Combine(directory, "left-out", $"without-{engine}{recipe}.onnx");
             if (!reuseLeftOut || !File.Exists(saved))
             {
                 Console.WriteLine($"training without {engine} ...");
@@ -99,7 +103,8 @@ public static class LipSyncCommands
             using var network = new OnnxVisemeModel(saved);
             Add($"engine {engine} (trained without it)", network, SpeechCorpus.Evaluation(engine), barred: true);
         }
-        File.WriteAllText(Path.Combine(directory, leaveOut.Length is > 0 and < 3 ? $"evaluation-{string.Join('-', leaveOut)}.json" : "evaluation.json"), JsonSerializer.Serialize(
+        var file = leaveOut.Length > 0 && leaveOut.Length < training.Engines.Count ? $"evaluation-{string.Join('-', leaveOut)}{recipe}.json" : $"evaluation{recipe}.json";
+        File.WriteAllText(Path.Combine(directory, file), JsonSerializer.Serialize(
             rows.Select(r => new { r.HeldOut, r.Model, r.Loudness, Failures = r.Model.HeldOutFailures() }), s_json));
         var failures = rows.Where(r => r.Barred).SelectMany(r => r.Model.HeldOutFailures().Select(f => $"{r.HeldOut}: {f}")).ToList();
         Console.WriteLine(failures.Count == 0 ? "every held-out engine and the reserved voice meet the bars" : "bars missed:\n  " + string.Join("\n  ", failures));

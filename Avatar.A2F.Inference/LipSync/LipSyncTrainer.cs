@@ -8,7 +8,17 @@ namespace Avatar.A2F.Inference.LipSync;
 /// <param name="Seed">Seed of every random choice: the same settings give the same model.</param>
 /// <param name="Without">An engine left out (leave-one-engine-out evaluation), or none.</param>
 /// <param name="Foreign">Whether festival's voices in other languages (<see cref="SpeechCorpus.ForeignVoices"/>) teach too.</param>
-public sealed record TrainingOptions(int Clips = 1200, int Epochs = 16, int Seed = 20261122, SpeechEngine? Without = null, bool Foreign = false);
+/// <param name="GnuSpeech">Whether GnuSpeech's voices (<see cref="SpeechCorpus.GnuSpeechVoices"/>) teach too, as a fourth engine.</param>
+public sealed record TrainingOptions(int Clips = 1200, int Epochs = 16, int Seed = 20261122, SpeechEngine? Without = null, bool Foreign = false,
+    bool GnuSpeech = false)
+{
+    /// <summary>Whether training takes <paramref name="voice"/>.</summary>
+    public bool Includes(TtsVoice voice) =>
+        voice.Engine != Without && (Foreign || voice.Language == "en") && (GnuSpeech || voice.Engine != SpeechEngine.GnuSpeech);
+
+    /// <summary>The engines training takes: the ones to leave out one at a time.</summary>
+    public IReadOnlyList<SpeechEngine> Engines => [.. Enum.GetValues<SpeechEngine>().Where(e => GnuSpeech || e != SpeechEngine.GnuSpeech)];
+}
 
 /// <summary>
 /// Trains <see cref="LipSyncNetwork"/> on speech from several engines labelled with each engine's own phone timings:
@@ -25,7 +35,7 @@ public static class LipSyncTrainer
     {
         log ??= _ => { };
         var random = new Random(options.Seed);
-        var speech = SpeechCorpus.Training(options.Clips, options.Seed, v => v.Engine != options.Without && (options.Foreign || v.Language == "en"));
+        var speech = SpeechCorpus.Training(options.Clips, options.Seed, options.Includes);
         // Each clip draws its augmentation from its own generator, so the clips can be augmented in parallel and the
         // result does not depend on which thread got which clip.
         var clips = new (List<float[]> Frames, byte[] Labels)[speech.Count];

@@ -26,8 +26,9 @@ public readonly record struct PhonemeClass(Viseme Viseme, float Openness, Roundi
 }
 
 /// <summary>
-/// Classifies phones: espeak-ng's English mnemonics (as its phoneme events report them) and the CMU (ARPAbet) set that
-/// flite and festival use, with the same openness for the same sound so that every engine teaches the same mouth.
+/// Classifies phones: espeak-ng's English mnemonics (as its phoneme events report them), the CMU (ARPAbet) set that
+/// flite and festival use and GnuSpeech's postures, with the same openness for the same sound so that every engine
+/// teaches the same mouth.
 /// </summary>
 public static class Phonemes
 {
@@ -76,6 +77,43 @@ public static class Phonemes
         ["ax"] = new(Viseme.E, .45f), ["ih"] = new(Viseme.IH, .3f, Rounding.Spread), ["iy"] = new(Viseme.IH, .25f, Rounding.Spread),
         ["ao"] = new(Viseme.OH, .7f, Rounding.Rounded), ["ow"] = new(Viseme.OH, .55f, Rounding.Rounded), ["oy"] = new(Viseme.OH, .65f, Rounding.Rounded),
         ["uh"] = new(Viseme.OU, .3f, Rounding.Rounded), ["uw"] = new(Viseme.OU, .3f, Rounding.Rounded),
+    };
+
+    // GnuSpeech's postures: every one in its monet.xml, each with the class of its sound in the ARPAbet table (the sound
+    // from its words in GnuSpeech's dictionary: "cup" k_a_p, "hat" h_aa_t, "father" f_ar.dh_r, "buy" b_ah_i, "bought"
+    // b_aw_t, "see" s_i, "should" sh_u_d, "boot" b_uu_t, "open" uh_uu.p_uh_n). A diphthong is two postures, each with its
+    // own class. The marked variants (a trailing ', the tonic foot) are the same postures. "o" (lot: "fox" f_o_k_s) has
+    // no ARPAbet phone of its own (CMU says aa or ao) and takes espeak-ng's "0". The q postures are the short silences
+    // GnuSpeech puts after a stop that another stop follows (qp after p or b, qt after t or d ...) and after s or z
+    // before a fricative (qs, qz): the mouth keeps that consonant's shape, so they take its class; q, # and ^ are at
+    // rest. gs, the glottal stop it puts between some vowels, is espeak-ng's "?".
+    private static readonly Dictionary<string, PhonemeClass> s_gnuSpeech = new(StringComparer.Ordinal)
+    {
+        ["#"] = new(Viseme.Sil, 0), ["^"] = new(Viseme.Sil, 0), ["q"] = new(Viseme.Sil, 0),
+        ["p"] = new(Viseme.PP, 0, IsBilabial: true), ["b"] = new(Viseme.PP, 0, IsBilabial: true), ["m"] = new(Viseme.PP, 0, IsBilabial: true),
+        ["px"] = new(Viseme.PP, 0, IsBilabial: true), ["bx"] = new(Viseme.PP, 0, IsBilabial: true), ["qp"] = new(Viseme.PP, 0, IsBilabial: true),
+        // ph: a voiceless fricative with the lips nearly closed (radius 0.24, f's is 0.5); not pressed, so not bilabial.
+        ["f"] = new(Viseme.FF, .1f), ["v"] = new(Viseme.FF, .1f), ["ph"] = new(Viseme.FF, .1f),
+        ["th"] = new(Viseme.TH, .2f), ["dh"] = new(Viseme.TH, .2f),
+        ["t"] = new(Viseme.DD, .2f), ["d"] = new(Viseme.DD, .2f), ["tx"] = new(Viseme.DD, .2f), ["dx"] = new(Viseme.DD, .2f), ["qt"] = new(Viseme.DD, .2f),
+        ["gs"] = new(Viseme.DD, .2f),
+        ["k"] = new(Viseme.KK, .3f), ["g"] = new(Viseme.KK, .3f), ["kx"] = new(Viseme.KK, .3f), ["qk"] = new(Viseme.KK, .3f), ["x"] = new(Viseme.KK, .3f),
+        ["ng"] = new(Viseme.KK, .25f),
+        ["sh"] = new(Viseme.CH, .2f), ["zh"] = new(Viseme.CH, .2f), ["ch"] = new(Viseme.CH, .2f), ["j"] = new(Viseme.CH, .2f), ["qc"] = new(Viseme.CH, .2f),
+        ["s"] = new(Viseme.SS, .15f), ["z"] = new(Viseme.SS, .15f), ["qs"] = new(Viseme.SS, .15f), ["qz"] = new(Viseme.SS, .15f),
+        ["n"] = new(Viseme.NN, .15f), ["l"] = new(Viseme.NN, .25f), ["ll"] = new(Viseme.NN, .25f), ["ls"] = new(Viseme.NN, .25f),
+        ["r"] = new(Viseme.RR, .25f), ["rr"] = new(Viseme.RR, .25f), ["er"] = new(Viseme.RR, .4f),
+        ["w"] = new(Viseme.OU, .15f, Rounding.Rounded), ["y"] = new(Viseme.IH, .2f),
+        ["h"] = new(Viseme.E, .4f), ["hh"] = new(Viseme.E, .4f), ["hv"] = new(Viseme.E, .4f),
+        // Vowels: ar (father) as aa; aa (hat) as ae; ah (the start of buy and brown) as ay and aw; aw (bought) as ao; a (cup)
+        // as ah; e (bed) as eh; i (kit, and fleece: "see" s_i) as ih, ee as iy; uh (schwa; oh and ov are schwas too) as ax;
+        // u (foot) as uh; uu (goose) as uw. The nasal vowels of French words (an, in, on, un) as their oral vowels.
+        ["ar"] = new(Viseme.AA, 1f), ["an"] = new(Viseme.AA, 1f), ["aa"] = new(Viseme.AA, .9f), ["in"] = new(Viseme.AA, .9f), ["ah"] = new(Viseme.AA, .9f),
+        ["aw"] = new(Viseme.OH, .7f, Rounding.Rounded), ["o"] = new(Viseme.OH, .8f, Rounding.Rounded), ["on"] = new(Viseme.OH, .8f, Rounding.Rounded),
+        ["a"] = new(Viseme.E, .75f), ["e"] = new(Viseme.E, .65f, Rounding.Spread),
+        ["uh"] = new(Viseme.E, .45f), ["oh"] = new(Viseme.E, .45f), ["ov"] = new(Viseme.E, .45f), ["un"] = new(Viseme.E, .45f),
+        ["i"] = new(Viseme.IH, .3f, Rounding.Spread), ["ee"] = new(Viseme.IH, .25f, Rounding.Spread),
+        ["u"] = new(Viseme.OU, .3f, Rounding.Rounded), ["uu"] = new(Viseme.OU, .3f, Rounding.Rounded),
     };
 
     // festival's voices in other languages name their phones in SAMPA-like sets; these classes are shared, with each
@@ -133,9 +171,16 @@ public static class Phonemes
     /// <summary>The class of a phone as <paramref name="engine"/> names it.</summary>
     public static PhonemeClass Classify(string name, SpeechEngine engine) =>
         engine == SpeechEngine.EspeakNg ? Classify(name)
+        : engine == SpeechEngine.GnuSpeech ? ClassifyPosture(name)
         : s_arpabet.TryGetValue(name, out var known) ? known
         // pau, h#, brth, ssil: pauses and breaths.
         : new(Viseme.Sil, 0);
+
+    /// <summary>The class of a GnuSpeech posture; "_" is before the first (<see cref="LabelledClip.ClassAt"/>).</summary>
+    private static PhonemeClass ClassifyPosture(string name) =>
+        name == "_" ? new(Viseme.Sil, 0)
+        : s_gnuSpeech.TryGetValue(name.TrimEnd('\''), out var known) ? known
+        : throw new ArgumentException($"'{name}' is no GnuSpeech posture (monet.xml names them all).", nameof(name));
 
     /// <summary>The class of an espeak-ng phoneme mnemonic; unknown names fall back on their first letter.</summary>
     public static PhonemeClass Classify(string name)

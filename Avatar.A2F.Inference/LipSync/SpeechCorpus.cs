@@ -28,9 +28,9 @@ public sealed record LabelledClip(float[] Samples, IReadOnlyList<PhonemeEvent> P
 
 /// <summary>
 /// Speech for training and evaluating the lip-sync model, from three engines (espeak-ng, flite, festival) and their English
-/// voices at several speeds and pitches, each labelled with the phone timings of the engine that spoke it. Training text
-/// is generated from a word list with a seeded random generator; evaluation uses separate, fixed sentences. The kal voice
-/// is never trained on: it is the independent check.
+/// voices at several speeds and pitches (and, when asked, a fourth: GnuSpeech), each labelled with the phone timings of the
+/// engine that spoke it. Training text is generated from a word list with a seeded random generator; evaluation uses
+/// separate, fixed sentences. The kal voice is never trained on: it is the independent check.
 /// </summary>
 public static class SpeechCorpus
 {
@@ -89,6 +89,15 @@ public static class SpeechCorpus
         new(SpeechEngine.Festival, "upc_ca_ona_hts", "ca"),
     ];
 
+    /// <summary>
+    /// GnuSpeech's voices (an articulatory synthesizer's vocal tracts of 17.5, 15 and 12.5 cm): speakers unlike any
+    /// other engine's, timed by the tract's own movements. The trainer takes them only when asked
+    /// (<see cref="TrainingOptions.GnuSpeech"/>), so the shipped recipe draws what it drew before.
+    /// </summary>
+    // Declared before TrainingVoices, as ForeignVoices.
+    public static IReadOnlyList<TtsVoice> GnuSpeechVoices { get; } =
+        [new(SpeechEngine.GnuSpeech, "male"), new(SpeechEngine.GnuSpeech, "female"), new(SpeechEngine.GnuSpeech, "large_child")];
+
     /// <summary>The voices training draws from, engine by engine.</summary>
     public static IReadOnlyList<TtsVoice> TrainingVoices { get; } =
     [
@@ -100,6 +109,7 @@ public static class SpeechCorpus
         new(SpeechEngine.Flite, "awb"), new(SpeechEngine.Flite, "rms"), new(SpeechEngine.Flite, "slt"),
         new(SpeechEngine.Festival, "ked_diphone"), new(SpeechEngine.Festival, "cmu_us_slt_arctic_hts"),
         .. ForeignVoices,
+        .. GnuSpeechVoices,
     ];
 
     // Spelling that each language's festival front end reads as it should: onsets and vowels of made-up words.
@@ -126,7 +136,10 @@ public static class SpeechCorpus
     public static IReadOnlyList<TtsVoice> ReservedVoices { get; } =
         [new(SpeechEngine.Festival, "kal_diphone"), new(SpeechEngine.Flite, "kal"), new(SpeechEngine.Flite, "kal16")];
 
-    /// <summary>The voices scored one by one: a few of each engine's, two espeak-ng voices that training never hears, and kal.</summary>
+    /// <summary>
+    /// The voices scored one by one: a few of each engine's, two espeak-ng voices that training never hears, and kal.
+    /// GnuSpeech's are scored only beside training on it (<see cref="TrainingOptions.GnuSpeech"/>).
+    /// </summary>
     public static IReadOnlyList<Utterance> EvaluationVoices { get; } =
     [
         new("", new(SpeechEngine.EspeakNg, "en-us"), 175 / 160.0, 50), new("", new(SpeechEngine.EspeakNg, "en-gb-scotland"), 175 / 190.0, 40),
@@ -134,6 +147,7 @@ public static class SpeechCorpus
         new("", new(SpeechEngine.Flite, "awb")), new("", new(SpeechEngine.Flite, "rms")), new("", new(SpeechEngine.Flite, "slt")),
         new("", new(SpeechEngine.Festival, "ked_diphone")), new("", new(SpeechEngine.Festival, "cmu_us_slt_arctic_hts")),
         .. ReservedVoices.Select(v => new Utterance("", v)),
+        .. GnuSpeechVoices.Select(v => new Utterance("", v)),
     ];
 
     /// <summary>

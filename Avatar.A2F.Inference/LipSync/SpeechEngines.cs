@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Avatar.A2F.Contracts;
 using Avatar.Espeak;
 
@@ -16,11 +17,16 @@ public enum SpeechEngine
     Flite,
     /// <summary>Festival in batch mode (a Scheme script prints each Segment's end); phones in CMU's (ARPAbet) set.</summary>
     Festival,
+    /// <summary>
+    /// GnuSpeech, an articulatory synthesizer (a tube model of the vocal tract), through node and LipSync/gnuspeech/speak.mjs;
+    /// phones are its postures (monet.xml's names), timed by its own rules.
+    /// </summary>
+    GnuSpeech,
 }
 
 /// <summary>A voice of an engine.</summary>
 /// <param name="Engine">The engine.</param>
-/// <param name="Name">The engine's name for it: "en-us+f3" (espeak-ng), "slt" (flite), "ked_diphone" (festival).</param>
+/// <param name="Name">The engine's name for it: "en-us+f3" (espeak-ng), "slt" (flite), "ked_diphone" (festival), "female" (GnuSpeech).</param>
 /// <param name="Language">The language it speaks (ISO 639-1), whose phone set it names its phones in.</param>
 public sealed record TtsVoice(SpeechEngine Engine, string Name, string Language = "en")
 {
@@ -28,32 +34,34 @@ public sealed record TtsVoice(SpeechEngine Engine, string Name, string Language 
     public bool IsReserved => Name.StartsWith("kal", StringComparison.Ordinal);
 
     /// <inheritdoc />
-    public override string ToString() => $"{Engine switch { SpeechEngine.EspeakNg => "espeak-ng", SpeechEngine.Flite => "flite", _ => "festival" }} {Name}";
+    public override string ToString() =>
+        $"{Engine switch { SpeechEngine.EspeakNg => "espeak-ng", SpeechEngine.Flite => "flite", SpeechEngine.GnuSpeech => "gnuspeech", _ => "festival" }} {Name}";
 }
 
 /// <summary>What to say and how.</summary>
 /// <param name="Text">The text.</param>
 /// <param name="Voice">The voice.</param>
 /// <param name="Stretch">Duration factor (above 1 is slower).</param>
-/// <param name="Pitch">espeak-ng's pitch (0..100) or flite's mean F0 in Hz; 0 leaves the voice's own.</param>
+/// <param name="Pitch">espeak-ng's pitch (0..100) or flite's mean F0 in Hz; 0 leaves the voice's own (festival and GnuSpeech always do).</param>
 public sealed record Utterance(string Text, TtsVoice Voice, double Stretch = 1, int Pitch = 0)
 {
-    internal string Key => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
+    /// <summary>The name its clip is cached under: a hash of what was asked, which also seeds GnuSpeech's random intonation.</summary>
+    public string Key => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
         $"{Voice.Engine}|{Voice.Name}|{Stretch.ToString("0.000", CultureInfo.InvariantCulture)}|{Pitch}|{Text}")))[..24].ToLowerInvariant();
 }
 
 /// <summary>
-/// Speaks utterances with espeak-ng, flite or festival and returns 16 kHz audio with the engine's own phone timings.
-/// flite and festival run as processes (a few hundred ms each), so their clips are cached on disk by a hash of what was
-/// asked; the engines are deterministic, so a cached clip is the clip they would make again and training stays
-/// reproducible.
+/// Speaks utterances with espeak-ng, flite, festival or GnuSpeech and returns 16 kHz audio with the engine's own phone
+/// timings. flite, festival and GnuSpeech run as processes (a few hundred ms each), so their clips are cached on disk by a
+/// hash of what was asked; the engines are deterministic (GnuSpeech's random intonation is seeded by that hash), so a
+/// cached clip is the clip they would make again and training stays reproducible.
 /// </summary>
 public static class SpeechEngines
 {
-    /// <summary>Where flite and festival clips are cached: artifacts/lipsync/speech in the repository.</summary>
+    /// <summary>Where flite, festival and GnuSpeech clips are cached: artifacts/lipsync/speech in the repository.</summary>
     public static string CacheDirectory { get; set; } = Path.Combine(Repository.Root, "artifacts", "lipsync", "speech");
 
-    /// <summary>Speaks every utterance, in order; flite and festival clips missing from the cache are made first, in batches.</summary>
+    /// <summary>Speaks every utterance, in order; flite, festival and GnuSpeech clips missing from the cache are made first, in batches.</summary>
     public static IEnumerable<LabelledClip> Speak(IReadOnlyList<Utterance> utterances)
     {
         Prepare(utterances);
@@ -92,6 +100,9 @@ public static class SpeechEngines
                 Festival(voice.Key, batch);
             }
         }
+        // One node per batch of 100 (starting GnuSpeech costs about a second), two at a time.
+        var gnuSpeech = missing.Where(u => u.Voice.Engine == SpeechEngine.GnuSpeech).Chunk(100);
+        Parallel.ForEach(gnuSpeech, new ParallelOptions { MaxDegreeOfParallelism = 2 }, GnuSpeech);
     }
 
     private static void Flite(Utterance u)
@@ -129,6 +140,29 @@ public static class SpeechEngines
                 """);
         }
         RunTool("festival", ["--pipe"], script.ToString());
+        foreach (var u in batch)
+        {
+            Publish(Path.Combine(CacheDirectory, u.Key), temporary);
+        }
+    }
+
+    private static readonly string s_gnuSpeech = Path.Combine(Repository.Root, "Avatar.A2F.Inference", "LipSync", "gnuspeech");
+
+    private static void GnuSpeech(Utterance[] batch)
+    {
+        if (!Directory.Exists(Path.Combine(s_gnuSpeech, "node_modules", "@echogarden", "gnuspeech-wasm")))
+        {
+            throw new InvalidOperationException($"GnuSpeech is not installed in {s_gnuSpeech} (eng/setup.sh installs it with npm ci).");
+        }
+        var temporary = Temporary();
+        // GnuSpeech's tempo is a speed: the inverse of the stretch.
+        var request = new
+        {
+            directory = CacheDirectory,
+            temporary,
+            utterances = batch.Select(u => new { key = u.Key, text = u.Text, voice = u.Voice.Name, tempo = Math.Round(1 / u.Stretch, 3) }),
+        };
+        RunTool("node", [Path.Combine(s_gnuSpeech, "speak.mjs")], JsonSerializer.Serialize(request));
         foreach (var u in batch)
         {
             Publish(Path.Combine(CacheDirectory, u.Key), temporary);
