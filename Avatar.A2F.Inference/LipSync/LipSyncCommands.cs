@@ -43,8 +43,12 @@ public static class LipSyncCommands
                     Setting("rounding-gain", defaults.RoundingGain), Setting("silence-gain", defaults.SilenceGain));
                 return Evaluate(options.GetValueOrDefault("model") ?? DefaultModelPath, training, leaveOut, calibration,
                     options.GetValueOrDefault("reuse-left-out") == "true");
+            case "labels":
+                Labels();
+                return 0;
             default:
-                Console.Error.WriteLine("usage: Avatar.A2F.Inference model train [--output=PATH] [--clips=N] [--epochs=N] [--foreign=true] [--gnuspeech=true] [--seed=N]");
+                Console.Error.WriteLine("usage: Avatar.A2F.Inference model labels");
+                Console.Error.WriteLine("       Avatar.A2F.Inference model train [--output=PATH] [--clips=N] [--epochs=N] [--foreign=true] [--gnuspeech=true] [--seed=N]");
                 Console.Error.WriteLine("       Avatar.A2F.Inference model evaluate [--model=PATH] [--leave-out=none|ENGINE,...] [--clips=N] [--epochs=N] [--foreign=true] [--gnuspeech=true] [--seed=N] [--sharpness=X] [--closure-gain=X] [--rounding-gain=X] [--silence-gain=X] [--reuse-left-out=true]");
                 return 2;
         }
@@ -61,6 +65,39 @@ public static class LipSyncCommands
             GnuSpeech = options.TryGetValue("gnuspeech", out var gnuSpeech) ? bool.Parse(gnuSpeech) : defaults.GnuSpeech,
             Seed = options.TryGetValue("seed", out var seed) ? int.Parse(seed, CultureInfo.InvariantCulture) : defaults.Seed,
         };
+    }
+
+    /// <summary>
+    /// Prints where each teacher's p and b labels sit against the closure's silence, and how far two teachers' labels
+    /// agree on the held-out sentences (<see cref="TeacherLabels"/>); two voices of one engine are the alignment's control.
+    /// </summary>
+    private static void Labels()
+    {
+        var voices = new (string Name, Utterance Voice)[]
+        {
+            ("espeak-ng en-us", SpeechCorpus.EvaluationVoices[0]), ("espeak-ng en-us+m3", SpeechCorpus.EvaluationVoices[0] with { Voice = new(SpeechEngine.EspeakNg, "en-us+m3") }),
+            ("flite awb", new("", new(SpeechEngine.Flite, "awb"))), ("flite rms", new("", new(SpeechEngine.Flite, "rms"))),
+            ("festival ked", new("", new(SpeechEngine.Festival, "ked_diphone"))), ("festival slt", new("", new(SpeechEngine.Festival, "cmu_us_slt_arctic_hts"))),
+            ("gnuspeech male", new("", new(SpeechEngine.GnuSpeech, "male"))), ("gnuspeech female", new("", new(SpeechEngine.GnuSpeech, "female"))),
+        };
+        var clips = voices.ToDictionary(v => v.Name, v => SpeechCorpus.Evaluation(v.Voice));
+        Console.WriteLine($"p and b segments' middle half, dB under the loudest, with the labels shifted by (ms):");
+        Console.WriteLine($"{"voice",-20} {"n",4} {string.Join(" ", TeacherLabels.Shifts.Select(s => $"{s,6}"))}  quietest");
+        foreach (var (name, _) in voices)
+        {
+            var (count, levels) = TeacherLabels.ClosureLevels(clips[name]);
+            Console.WriteLine($"{name,-20} {count,4} {string.Join(" ", levels.Select(l => $"{l,6:0.0}"))}  {TeacherLabels.Shifts[Array.IndexOf(levels, levels.Min())],5} ms");
+        }
+        Console.WriteLine("reference openness of A carried onto B's frames (aligned on the sound) against B's own:");
+        foreach (var (a, b) in voices.Zip(voices.Skip(1)).Where((_, i) => i % 2 == 0).Select(p => (p.First.Name, p.Second.Name))
+            .Concat(voices.Where((_, i) => i % 2 == 0).SelectMany((x, i) => voices.Where((_, j) => j % 2 == 0).Skip(i + 1).Select(y => (x.Name, y.Name)))))
+        {
+            foreach (var (from, to) in a.Split(' ')[0] == b.Split(' ')[0] ? [(a, b)] : new[] { (a, b), (b, a) })
+            {
+                var (r, best, lag) = TeacherLabels.Agreement(clips[from], clips[to]);
+                Console.WriteLine($"{from,-20} on {to,-20} r {r:0.00}  best {best:0.00} at {lag,3} ms");
+            }
+        }
     }
 
     /// <summary>

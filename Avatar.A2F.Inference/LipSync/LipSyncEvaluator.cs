@@ -168,7 +168,7 @@ public static class LipSyncEvaluator
     }
 
     /// <summary>Pearson correlation of output[k + lag] with reference[k].</summary>
-    private static double LaggedCorrelation(List<double> output, double[] reference, int lag)
+    internal static double LaggedCorrelation(List<double> output, double[] reference, int lag)
     {
         double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
         var n = 0;

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Avatar.A2F.Inference.LipSync;
+using Avatar.Espeak;
 
 namespace Avatar.Tests.LipSync;
 
@@ -20,6 +21,35 @@ public sealed class SpeechCorpusTests
         Assert.Equal(Viseme.PP, clip.ClassAt(clip.Phonemes[1].Start.TotalSeconds + 0.01).Viseme);
         Assert.True(clip.ClassAt(clip.Phonemes[2].Start.TotalSeconds + 0.01).IsOpenVowel);
     }
+
+    [Fact]
+    public void EspeakNgsVoicelessStopsSpanTheirClosuresSilenceAndTheSoundAfterStartsAtTheBurst()
+    {
+        var options = new SpeechOptions("en-us");
+        var reported = EspeakSynthesizer.Synthesize("Papa bought a tidy cake, Kate.", options).Phonemes;
+        var clip = SpeechCorpus.Speak("Papa bought a tidy cake, Kate.", options);
+        var loudest = Enumerable.Range(0, clip.Samples.Length / 80).Max(k => Level(clip.Samples.AsSpan(k * 80, 80)));
+        double LevelAt(TimeSpan start, int milliseconds) => Level(clip.Samples.AsSpan((int)(start.TotalSeconds * 16000), milliseconds * 16)) - loudest;
+        // espeak-ng carries a little state from one call to the next: its two reports of one text differ by a ms or so.
+        var earlier = clip.Phonemes.Zip(reported).Select(p => (p.Second.Start - p.First.Start).TotalMilliseconds).ToList();
+        var stops = Enumerable.Range(1, clip.Phonemes.Count - 2).Where(i => clip.Phonemes[i].Name[0] is 'p' or 't' or 'k' && clip.Phonemes[i - 1].Name[0] != '_').ToList();
+
+        Assert.Equal(reported.Select(p => p.Name), clip.Phonemes.Select(p => p.Name));
+        Assert.True(stops.Count >= 5, $"{stops.Count} stops");
+        Assert.All(stops, i =>
+        {
+            Assert.InRange(earlier[i], 10, 150);
+            Assert.InRange(LevelAt(clip.Phonemes[i].Start, 15), double.NegativeInfinity, -40);
+            // The sound after the stop starts just into the burst, where its reported start was after the aspiration.
+            Assert.InRange(earlier[i + 1], 10, 100);
+            Assert.InRange(LevelAt(clip.Phonemes[i + 1].Start - TimeSpan.FromMilliseconds(5), 5), -50, 0);
+        });
+        // The first stop follows the opening silence, a pause: it keeps its reported start.
+        Assert.InRange(earlier[0], -5, 5);
+        Assert.InRange(earlier[1], 10, 100);
+    }
+
+    private static double Level(ReadOnlySpan<float> samples) => 10 * Math.Log10((TensorPrimitives.SumOfSquares(samples) / samples.Length) + 1e-12);
 
     [Fact]
     public void TheLoudestPartOfAFestivalClipIsAVowelNotAPause()
