@@ -160,6 +160,30 @@ public sealed class A2FTests(A2FTopology topology) : IClassFixture<A2FTopology>
     }
 
     [Fact]
+    public async Task BothInferenceReplicasServeStreams()
+    {
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
+            topology.CallAsync(A2FTopology.Header(), A2FTopology.Audio(A2FTopology.Speech("Hi.")), new Client.AudioStream { EndOfAudio = new() })));
+
+        var replicas = await topology.App.ReplicasAsync("a2f-inference");
+        Assert.Equal(2, replicas.Count);
+        foreach (var replica in replicas)
+        {
+            Assert.True((await topology.App.LogsAsync(replica.ResourceId)).Any(l => l.Contains("animated", StringComparison.Ordinal)),
+                $"{replica.ResourceId} served no stream");
+        }
+    }
+}
+
+/// <summary>
+/// A topology of its own, alone after the parallel collections: clients leaving mid-stream keep inference busy, and on a
+/// starved machine inference then misses the controller's 0.8 s to accept a stream (UNAVAILABLE, seen in a CI run beside
+/// ten other topologies), which is the limit working, not what this test asks.
+/// </summary>
+[Collection(TimingSensitive.Name)]
+public sealed class A2FLeavingClientTests(A2FTopology topology) : IClassFixture<A2FTopology>
+{
+    [Fact]
     public async Task ClientsLeavingMidStreamDisturbNoOtherStream()
     {
         // A client that goes away (a chat killed mid-turn) ends its stream while inference is still pushing that stream's
@@ -177,7 +201,7 @@ public sealed class A2FTests(A2FTopology topology) : IClassFixture<A2FTopology>
             }
             return outcomes;
         });
-        var leaving = Enumerable.Range(0, 4).Select(lane => Task.Run(async () =>
+        var leaving = Enumerable.Range(0, 2).Select(lane => Task.Run(async () =>
         {
             while (!steady.IsCompleted)
             {
@@ -201,21 +225,6 @@ public sealed class A2FTests(A2FTopology topology) : IClassFixture<A2FTopology>
         Assert.All(outcomes, o => A2FTopology.Succeeded(o.Error));
         Assert.Single(outcomes.Select(o => o.Frames).Distinct());
         Assert.True(left >= outcomes.Count, $"only {left} clients left mid-stream beside {outcomes.Count} whole streams");
-    }
-
-    [Fact]
-    public async Task BothInferenceReplicasServeStreams()
-    {
-        await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
-            topology.CallAsync(A2FTopology.Header(), A2FTopology.Audio(A2FTopology.Speech("Hi.")), new Client.AudioStream { EndOfAudio = new() })));
-
-        var replicas = await topology.App.ReplicasAsync("a2f-inference");
-        Assert.Equal(2, replicas.Count);
-        foreach (var replica in replicas)
-        {
-            Assert.True((await topology.App.LogsAsync(replica.ResourceId)).Any(l => l.Contains("animated", StringComparison.Ordinal)),
-                $"{replica.ResourceId} served no stream");
-        }
     }
 }
 

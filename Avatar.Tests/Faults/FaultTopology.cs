@@ -123,7 +123,7 @@ public sealed class FaultTopology : IAsyncLifetime
 /// clients of the processes left alone see no error, and those processes have limits of their own (the controller's
 /// 0.8 s for inference to accept a stream, the Api's 2 s to open a database connection) that two cores shared with ten
 /// other topologies starting can miss. In parallel, killing chat once cost an A2F client an UNAVAILABLE in CI (that test
-/// took 25 s there; 10-14 s alone, where 4 runs under four busy loops saw no such error).
+/// took 25 s there; 10-14 s alone, where five runs, two of them beside four busy loops, saw no such error).
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class FaultCollection : ICollectionFixture<FaultTopology>
