@@ -7,12 +7,7 @@ using Npgsql;
 
 namespace Avatar.Tests.Hosting;
 
-/// <summary>
-/// The native PostgreSQL and Redis resources, each in an application of its own. Alone, after the parallel collections:
-/// a PostgreSQL stopped and started again once failed to start in a CI run where other tests beside it were starved too
-/// (the cause is not established; a restart races the old server's exit).
-/// </summary>
-[Collection(TimingSensitive.Name)]
+/// <summary>The native PostgreSQL and Redis resources, each in an application of its own.</summary>
 public sealed class DataResourceTests : IDisposable
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
