@@ -228,9 +228,16 @@ public sealed class A2FLeavingClientTests(A2FTopology topology) : IClassFixture<
     }
 }
 
+/// <summary>The controller with the shipped limit for inference to accept a stream (tests otherwise give it 3 s).</summary>
+public sealed class ShippedAcceptLimitA2FTopology : A2FTopology
+{
+    protected override void Configure(IDistributedApplicationTestingBuilder builder) =>
+        builder.Project("a2f-controller").WithEnvironment("A2F__InferenceAcceptTimeout", "00:00:00.8");
+}
+
 /// <summary>A topology of its own: stopping inference must not disturb other tests. It times an answer, so it runs alone.</summary>
 [Collection(TimingSensitive.Name)]
-public sealed class A2FOutageTests(A2FTopology topology) : IClassFixture<A2FTopology>
+public sealed class A2FOutageTests(ShippedAcceptLimitA2FTopology topology) : IClassFixture<ShippedAcceptLimitA2FTopology>
 {
     [Fact]
     public async Task WithInferenceDownTheControllerAnswersUnavailableWithinASecond()
