@@ -158,12 +158,7 @@ public static class SpeechEngines
     /// </summary>
     internal static IReadOnlyList<PhonemeEvent> StopsFromTheirClosure(float[] samples, IReadOnlyList<PhonemeEvent> phonemes)
     {
-        const int Step = LogMelSpectrogram.SampleRate / 200;
-        var level = new double[samples.Length / Step];
-        for (var k = 0; k < level.Length; k++)
-        {
-            level[k] = 10 * Math.Log10((System.Numerics.Tensors.TensorPrimitives.SumOfSquares(samples.AsSpan(k * Step, Step)) / Step) + 1e-12);
-        }
+        var level = Levels(samples, LogMelSpectrogram.SampleRate / 200);
         var quiet = (level.Length == 0 ? 0 : level.Max()) - 50;
         var placed = phonemes.ToList();
         for (var i = 0; i < placed.Count; i++)
@@ -208,6 +203,17 @@ public static class SpeechEngines
             }
         }
         return placed;
+    }
+
+    /// <summary>The level (dB) of each whole block of <paramref name="step"/> samples.</summary>
+    internal static double[] Levels(float[] samples, int step)
+    {
+        var level = new double[samples.Length / step];
+        for (var k = 0; k < level.Length; k++)
+        {
+            level[k] = 10 * Math.Log10((System.Numerics.Tensors.TensorPrimitives.SumOfSquares(samples.AsSpan(k * step, step)) / step) + 1e-12);
+        }
+        return level;
     }
 
     private static readonly string s_gnuSpeech = Path.Combine(Repository.Root, "Avatar.A2F.Inference", "LipSync", "gnuspeech");

@@ -23,7 +23,7 @@ public static class TeacherLabels
         var count = 0;
         foreach (var clip in clips)
         {
-            var level = Levels(clip.Samples, 160);
+            var level = SpeechEngines.Levels(clip.Samples, 160);
             var loudest = level.Max();
             for (var i = 0; i + 1 < clip.Phonemes.Count; i++)
             {
@@ -71,16 +71,6 @@ public static class TeacherLabels
         var reference = own.ToArray();
         var best = Enumerable.Range(-4, 9).Select(k => (Lag: k * 10, R: LipSyncEvaluator.LaggedCorrelation(carried, reference, k))).MaxBy(l => l.R);
         return (LipSyncEvaluator.LaggedCorrelation(carried, reference, 0), best.R, best.Lag);
-    }
-
-    private static double[] Levels(float[] samples, int step)
-    {
-        var level = new double[Math.Max(1, samples.Length / step)];
-        for (var k = 0; k < samples.Length / step; k++)
-        {
-            level[k] = 10 * Math.Log10((TensorPrimitives.SumOfSquares(samples.AsSpan(k * step, step)) / step) + 1e-12);
-        }
-        return level;
     }
 
     private static List<float[]> Centred(List<float[]> frames)
