@@ -27,9 +27,9 @@ public static class LipSyncCommands
             case "train":
                 var output = options.GetValueOrDefault("output") ?? Path.Combine(Repository.Root, "Avatar.A2F.Inference", "Models", "lipsync.onnx");
                 var watch = Stopwatch.StartNew();
-                var network = LipSyncTrainer.Train(training, Console.WriteLine);
+                var members = LipSyncTrainer.TrainMembers(training, Console.WriteLine);
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
-                File.WriteAllBytes(output, OnnxVisemeModel.Export(network));
+                File.WriteAllBytes(output, OnnxVisemeModel.Export(members));
                 Console.WriteLine($"trained in {watch.Elapsed.TotalSeconds:0} s; wrote {output}");
                 return Evaluate(output, training, leaveOut: []);
             case "evaluate":
@@ -48,8 +48,8 @@ public static class LipSyncCommands
                 return 0;
             default:
                 Console.Error.WriteLine("usage: Avatar.A2F.Inference model labels");
-                Console.Error.WriteLine("       Avatar.A2F.Inference model train [--output=PATH] [--clips=N] [--epochs=N] [--foreign=true] [--gnuspeech=true] [--seed=N]");
-                Console.Error.WriteLine("       Avatar.A2F.Inference model evaluate [--model=PATH] [--leave-out=none|ENGINE,...] [--clips=N] [--epochs=N] [--foreign=true] [--gnuspeech=true] [--seed=N] [--sharpness=X] [--closure-gain=X] [--rounding-gain=X] [--silence-gain=X] [--reuse-left-out=true]");
+                Console.Error.WriteLine("       Avatar.A2F.Inference model train [--output=PATH] [--clips=N] [--epochs=N] [--foreign=true] [--gnuspeech=true] [--seed=N] [--warp=X] [--band-mask=X] [--label-smoothing=X] [--members=N]");
+                Console.Error.WriteLine("       Avatar.A2F.Inference model evaluate [--model=PATH] [--leave-out=none|ENGINE,...] [--clips=N] [--epochs=N] [--foreign=true] [--gnuspeech=true] [--seed=N] [--warp=X] [--band-mask=X] [--label-smoothing=X] [--members=N] [--sharpness=X] [--closure-gain=X] [--rounding-gain=X] [--silence-gain=X] [--reuse-left-out=true]");
                 return 2;
         }
     }
@@ -64,6 +64,10 @@ public static class LipSyncCommands
             Foreign = options.TryGetValue("foreign", out var foreign) ? bool.Parse(foreign) : defaults.Foreign,
             GnuSpeech = options.TryGetValue("gnuspeech", out var gnuSpeech) ? bool.Parse(gnuSpeech) : defaults.GnuSpeech,
             Seed = options.TryGetValue("seed", out var seed) ? int.Parse(seed, CultureInfo.InvariantCulture) : defaults.Seed,
+            Warp = options.TryGetValue("warp", out var warp) ? float.Parse(warp, CultureInfo.InvariantCulture) : defaults.Warp,
+            BandMask = options.TryGetValue("band-mask", out var mask) ? float.Parse(mask, CultureInfo.InvariantCulture) : defaults.BandMask,
+            LabelSmoothing = options.TryGetValue("label-smoothing", out var smoothing) ? float.Parse(smoothing, CultureInfo.InvariantCulture) : defaults.LabelSmoothing,
+            Members = options.TryGetValue("members", out var members) ? int.Parse(members, CultureInfo.InvariantCulture) : defaults.Members,
         };
     }
 
@@ -127,7 +131,11 @@ public static class LipSyncCommands
         }
         var directory = Path.Combine(Repository.Root, "artifacts", "lipsync");
         // Models and scores of another recipe (with GnuSpeech, another seed) are kept apart from the shipped recipe's, to compare them.
-        var recipe = (training.GnuSpeech ? "-gnuspeech" : "") + (training.Seed != new TrainingOptions().Seed ? $"-seed{training.Seed}" : "");
+        var shipped = new TrainingOptions();
+        var recipe = (training.GnuSpeech ? "-gnuspeech" : "") + (training.Seed != shipped.Seed ? $"-seed{training.Seed}" : "")
+            + string.Concat(new[] { ("warp", training.Warp, shipped.Warp), ("mask", training.BandMask, shipped.BandMask), ("smoothing", training.LabelSmoothing, shipped.LabelSmoothing),
+                ("members", training.Members, shipped.Members) }
+                .Where(k => k.Item2 != k.Item3).Select(k => FormattableString.Invariant($"-{k.Item1}{k.Item2}")));
         Directory.CreateDirectory(Path.Combine(directory, "left-out"));
         foreach (var engine in leaveOut)
         {
@@ -135,7 +143,7 @@ public static class LipSyncCommands
             if (!reuseLeftOut || !File.Exists(saved))
             {
                 Console.WriteLine($"training without {engine} ...");
-                File.WriteAllBytes(saved, OnnxVisemeModel.Export(LipSyncTrainer.Train(training with { Without = engine })));
+                File.WriteAllBytes(saved, OnnxVisemeModel.Export(LipSyncTrainer.TrainMembers(training with { Without = engine })));
             }
             using var network = new OnnxVisemeModel(saved);
             Add($"engine {engine} (trained without it)", network, SpeechCorpus.Evaluation(engine), barred: true);

@@ -9,8 +9,12 @@ namespace Avatar.A2F.Inference.LipSync;
 /// <param name="Without">An engine left out (leave-one-engine-out evaluation), or none.</param>
 /// <param name="Foreign">Whether festival's voices in other languages (<see cref="SpeechCorpus.ForeignVoices"/>) teach too.</param>
 /// <param name="GnuSpeech">Whether GnuSpeech's voices (<see cref="SpeechCorpus.GnuSpeechVoices"/>) teach too, as a fourth engine.</param>
+/// <param name="Warp">Each clip's mel bands moved by a factor drawn from 1 ± this (vocal tract length perturbation); 0: none.</param>
+/// <param name="BandMask">The share of training rows with 1 to 6 adjacent bands set to their mean (frequency masking); 0: none.</param>
+/// <param name="LabelSmoothing">The probability mass the targets spread over every viseme; 0: one-hot targets.</param>
+/// <param name="Members">Networks trained with seeds Seed, Seed + 1, ..., whose probabilities the model averages.</param>
 public sealed record TrainingOptions(int Clips = 1200, int Epochs = 16, int Seed = 20261122, SpeechEngine? Without = null, bool Foreign = false,
-    bool GnuSpeech = false)
+    bool GnuSpeech = false, float Warp = 0, float BandMask = 0, float LabelSmoothing = 0, int Members = 1)
 {
     /// <summary>Whether training takes <paramref name="voice"/>.</summary>
     public bool Includes(TtsVoice voice) =>
@@ -30,6 +34,17 @@ public static class LipSyncTrainer
     private const int BatchSize = 128;
     private const float LearningRate = 2e-3f;
 
+    /// <summary>
+    /// Trains <see cref="TrainingOptions.Members"/> networks, member k with seed <c>Seed + k</c> (its own draw of
+    /// sentences, voices, augmentation and initial weights), whose averaged probabilities are the model.
+    /// </summary>
+    public static IReadOnlyList<LipSyncNetwork> TrainMembers(TrainingOptions options, Action<string>? log = null) =>
+        [.. Enumerable.Range(0, options.Members).Select(k =>
+        {
+            log?.Invoke($"member {k + 1} of {options.Members}, seed {options.Seed + k}:");
+            return Train(options with { Seed = options.Seed + k }, log);
+        })];
+
     /// <summary>Trains a network; <paramref name="log"/> receives progress lines.</summary>
     public static LipSyncNetwork Train(TrainingOptions options, Action<string>? log = null)
     {
@@ -39,7 +54,7 @@ public static class LipSyncTrainer
         // Each clip draws its augmentation from its own generator, so the clips can be augmented in parallel and the
         // result does not depend on which thread got which clip.
         var clips = new (List<float[]> Frames, byte[] Labels)[speech.Count];
-        Parallel.For(0, speech.Count, i => clips[i] = Augment(speech[i], new Random(unchecked(options.Seed + (i * 1_000_003)))));
+        Parallel.For(0, speech.Count, i => clips[i] = Augment(speech[i], new Random(unchecked(options.Seed + (i * 1_000_003))), options.Warp));
         var network = new LipSyncNetwork();
         Normalise(network, clips);
         Initialise(network, random);
@@ -61,7 +76,7 @@ public static class LipSyncTrainer
             {
                 var end = Math.Min(start + BatchSize, rows.Length);
                 var middle = start + ((end - start) / 2);
-                Parallel.For(0, parts.Length, k => parts[k].Accumulate(network, clips, rows, k == 0 ? start : middle, k == 0 ? middle : end));
+                Parallel.For(0, parts.Length, k => parts[k].Accumulate(network, clips, rows, k == 0 ? start : middle, k == 0 ? middle : end, options, epoch));
                 parts[0].Gradients.Add(parts[1].Gradients);
                 adam.Step(parts[0].Gradients, 1f / (end - start));
             }
@@ -71,8 +86,9 @@ public static class LipSyncTrainer
         return network;
     }
 
-    private static (List<float[]>, byte[]) Augment(LabelledClip clip, Random random)
+    private static (List<float[]>, byte[]) Augment(LabelledClip clip, Random random, float warp)
     {
+        var factor = warp == 0 ? 1 : 1 + (float)(((random.NextDouble() * 2) - 1) * warp);
         var lead = random.Next(0, 4800);   // up to 300 ms of silence before
         var trail = random.Next(0, 4800);  // and after
         var (speech, stretch) = SpeechAugmenter.Augment([.. new float[lead], .. clip.Samples, .. new float[trail]], random);
@@ -82,7 +98,7 @@ public static class LipSyncTrainer
         {
             samples[i] = Math.Clamp(speech[i] + (noise * (float)((random.NextDouble() * 2) - 1)), -1, 1);
         }
-        var frames = LogMelSpectrogram.Compute(samples);
+        var frames = LogMelSpectrogram.Compute(samples, factor);
         var labels = new byte[frames.Count];
         for (var f = 0; f < frames.Count; f++)
         {
@@ -133,14 +149,18 @@ public static class LipSyncTrainer
         Fill(network.W3, LipSyncNetwork.Hidden, 1, random);
     }
 
-    private static void Backward(LipSyncNetwork n, Gradients g, float[] x, float[] h1, float[] h2, float[] p, int label)
+    private static void Backward(LipSyncNetwork n, Gradients g, float[] x, float[] h1, float[] h2, float[] p, int label, float smoothing)
     {
         Span<float> dz = stackalloc float[LipSyncNetwork.Outputs];
         Span<float> dh2 = stackalloc float[LipSyncNetwork.Hidden];
         Span<float> dh1 = stackalloc float[LipSyncNetwork.Hidden];
         // Softmax with cross-entropy: the output delta is p - onehot(label).
         p.CopyTo(dz);
-        dz[label] -= 1;
+        if (smoothing > 0)
+        {
+            TensorPrimitives.Subtract(dz, smoothing / LipSyncNetwork.Outputs, dz);
+        }
+        dz[label] -= 1 - smoothing;
         DenseBackward(n.W3, g.W3, g.B3, h2, dz, dh2);
         ReluBackward(h2, dh2);
         DenseBackward(n.W2, g.W2, g.B2, h1, dh2, dh1);
@@ -195,7 +215,8 @@ public static class LipSyncTrainer
         public int Correct { get; set; }
 
         /// <summary>Clears the gradients, then adds those of rows [<paramref name="from"/>, <paramref name="to"/>).</summary>
-        public void Accumulate(LipSyncNetwork network, (List<float[]> Frames, byte[] Labels)[] clips, (int Clip, int Frame)[] rows, int from, int to)
+        public void Accumulate(LipSyncNetwork network, (List<float[]> Frames, byte[] Labels)[] clips, (int Clip, int Frame)[] rows, int from, int to,
+            TrainingOptions options, int epoch)
         {
             Gradients.Clear();
             for (var r = from; r < to; r++)
@@ -203,12 +224,47 @@ public static class LipSyncTrainer
                 var (clip, frame) = rows[r];
                 var label = clips[clip].Labels[frame];
                 LipSyncNetwork.BuildInput(clips[clip].Frames, frame, _input);
+                if (options.BandMask > 0)
+                {
+                    MaskBands(network, _input, options.BandMask, Mix((ulong)epoch, (ulong)r));
+                }
                 network.Forward(_input, _x, _h1, _h2, _p);
                 Loss -= Math.Log(Math.Max(_p[label], 1e-9f));
                 Correct += TensorPrimitives.IndexOfMax(_p) == label ? 1 : 0;
-                Backward(network, Gradients, _x, _h1, _h2, _p, label);
+                Backward(network, Gradients, _x, _h1, _h2, _p, label, options.LabelSmoothing);
             }
         }
+    }
+
+    /// <summary>
+    /// With probability <paramref name="probability"/>, replaces 1 to 6 adjacent bands with their training mean across the
+    /// whole window (SpecAugment's frequency masking): the model may not lean on any one band, as an engine's or a voice's
+    /// spectrum would teach it to.
+    /// </summary>
+    private static void MaskBands(LipSyncNetwork network, float[] input, float probability, ulong hash)
+    {
+        if ((hash & 0xFFFF) / 65536f >= probability)
+        {
+            return;
+        }
+        var width = 1 + (int)((hash >> 16) % 6);
+        var first = (int)((hash >> 24) % (ulong)(LogMelSpectrogram.Bands - width + 1));
+        for (var c = 0; c < LipSyncNetwork.Context; c++)
+        {
+            for (var b = first; b < first + width; b++)
+            {
+                input[(c * LogMelSpectrogram.Bands) + b] = network.Mean[b];
+            }
+        }
+    }
+
+    /// <summary>SplitMix64 of two numbers: a random draw that depends on them alone, whichever thread asks.</summary>
+    private static ulong Mix(ulong a, ulong b)
+    {
+        var z = (a * 0x9E3779B97F4A7C15UL) + b + 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
     }
 
     private sealed class Gradients

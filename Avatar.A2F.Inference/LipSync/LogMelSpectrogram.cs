@@ -20,7 +20,8 @@ public sealed class LogMelSpectrogram
     private const float Floor = 1e-7f;
 
     private static readonly float[] s_window = BuildWindow();
-    private static readonly (int Start, float[] Weights)[] s_filters = BuildFilters();
+    private static readonly (int Start, float[] Weights)[] s_filters = BuildFilters(1);
+    private readonly (int Start, float[] Weights)[] _filters = s_filters;
 
     private readonly List<float> _pending = [];
     private long _pendingStart = -WindowLength / 2; // sample index of _pending[0]; starts with half a window of silence
@@ -31,8 +32,16 @@ public sealed class LogMelSpectrogram
     public int FrameCount { get; private set; }
 
     /// <summary>Creates an extractor with half a window of leading silence already queued.</summary>
-    public LogMelSpectrogram()
+    /// <param name="warp">
+    /// Training only: the bands' frequencies scaled by this factor (vocal tract length perturbation: a longer or shorter
+    /// tract moves every formant by one factor), bent back to 8 kHz above 4.8 kHz so the top band stays inside the audio.
+    /// </param>
+    public LogMelSpectrogram(float warp = 1)
     {
+        if (warp != 1)
+        {
+            _filters = BuildFilters(warp);
+        }
         for (var i = 0; i < WindowLength / 2; i++)
         {
             _pending.Add(0);
@@ -88,7 +97,7 @@ public sealed class LogMelSpectrogram
         var frame = new float[Bands];
         for (var b = 0; b < Bands; b++)
         {
-            var (start, weights) = s_filters[b];
+            var (start, weights) = _filters[b];
             var energy = 0f;
             for (var i = 0; i < weights.Length; i++)
             {
@@ -101,9 +110,9 @@ public sealed class LogMelSpectrogram
     }
 
     /// <summary>Features of a whole 16 kHz clip: frame f is centred on f * 10 ms.</summary>
-    public static List<float[]> Compute(ReadOnlySpan<float> samples)
+    public static List<float[]> Compute(ReadOnlySpan<float> samples, float warp = 1)
     {
-        var extractor = new LogMelSpectrogram();
+        var extractor = new LogMelSpectrogram(warp);
         var frames = new List<float[]>(samples.Length / Hop + 2);
         extractor.Process(samples, frames);
         extractor.Flush(frames);
@@ -164,13 +173,16 @@ public sealed class LogMelSpectrogram
         return window;
     }
 
-    private static (int, float[])[] BuildFilters()
+    private static (int, float[])[] BuildFilters(float warp)
     {
+        // The band edges of a warped filterbank: where a tract 1/warp as long puts the frequencies of the unwarped edges.
+        const double bend = 4800, nyquist = 8000;
+        double Warp(double hz) => hz <= bend ? hz * warp : (bend * warp) + ((hz - bend) * (nyquist - (bend * warp)) / (nyquist - bend));
         static double Mel(double hz) => 2595 * Math.Log10(1 + (hz / 700));
         static double Hz(double mel) => 700 * (Math.Pow(10, mel / 2595) - 1);
         var low = Mel(50);
         var high = Mel(8000);
-        var edges = Enumerable.Range(0, Bands + 2).Select(i => Hz(low + ((high - low) * i / (Bands + 1)))).ToArray();
+        var edges = Enumerable.Range(0, Bands + 2).Select(i => Warp(Hz(low + ((high - low) * i / (Bands + 1))))).ToArray();
         var binHz = (double)SampleRate / FftSize;
         var filters = new (int, float[])[Bands];
         for (var b = 0; b < Bands; b++)

@@ -204,47 +204,58 @@ public sealed class OnnxVisemeModel : IVisemeModel, IDisposable
     }
 
     /// <summary>The network as an ONNX model.</summary>
-    public static byte[] Export(LipSyncNetwork network)
+    public static byte[] Export(LipSyncNetwork network) => Export([network]);
+
+    /// <summary>
+    /// Networks as one ONNX model that averages their viseme probabilities: each member's normalisation, three dense
+    /// layers and softmax, side by side on the same input, then the mean.
+    /// </summary>
+    public static byte[] Export(IReadOnlyList<LipSyncNetwork> members)
     {
-        var mean = new float[LipSyncNetwork.InputSize];
-        var std = new float[LipSyncNetwork.InputSize];
-        for (var i = 0; i < mean.Length; i++)
-        {
-            mean[i] = network.Mean[i % LogMelSpectrogram.Bands];
-            std[i] = network.Std[i % LogMelSpectrogram.Bands];
-        }
         var graph = new GraphProto
         {
             Name = "graph",
             Input = { OnnxGraph.FloatTensor(InputName, -1, LipSyncNetwork.InputSize) },
-            Initializer =
-            {
-                OnnxGraph.Weights("mean", mean, LipSyncNetwork.InputSize),
-                OnnxGraph.Weights("std", std, LipSyncNetwork.InputSize),
-                OnnxGraph.Weights("w1", network.W1, LipSyncNetwork.Hidden, LipSyncNetwork.InputSize),
-                OnnxGraph.Weights("b1", network.B1, LipSyncNetwork.Hidden),
-                OnnxGraph.Weights("w2", network.W2, LipSyncNetwork.Hidden, LipSyncNetwork.Hidden),
-                OnnxGraph.Weights("b2", network.B2, LipSyncNetwork.Hidden),
-                OnnxGraph.Weights("w3", network.W3, LipSyncNetwork.Outputs, LipSyncNetwork.Hidden),
-                OnnxGraph.Weights("b3", network.B3, LipSyncNetwork.Outputs),
-            },
-            Node =
-            {
-                OnnxGraph.Node("Sub", [InputName, "mean"], ["centred"]),
-                OnnxGraph.Node("Div", ["centred", "std"], ["normalised"]),
-                OnnxGraph.Node("Gemm", ["normalised", "w1", "b1"], ["z1"], ("transB", 1)),
-                OnnxGraph.Node("Relu", ["z1"], ["h1"]),
-                OnnxGraph.Node("Gemm", ["h1", "w2", "b2"], ["z2"], ("transB", 1)),
-                OnnxGraph.Node("Relu", ["z2"], ["h2"]),
-                OnnxGraph.Node("Gemm", ["h2", "w3", "b3"], ["logits"], ("transB", 1)),
-                OnnxGraph.Node("Softmax", ["logits"], [OutputName], ("axis", 1)),
-            },
             Output = { OnnxGraph.FloatTensor(OutputName, -1, LipSyncNetwork.Outputs) },
         };
+        for (var k = 0; k < members.Count; k++)
+        {
+            var (network, m) = (members[k], $"m{k}_");
+            var mean = new float[LipSyncNetwork.InputSize];
+            var std = new float[LipSyncNetwork.InputSize];
+            for (var i = 0; i < mean.Length; i++)
+            {
+                mean[i] = network.Mean[i % LogMelSpectrogram.Bands];
+                std[i] = network.Std[i % LogMelSpectrogram.Bands];
+            }
+            graph.Initializer.Add(OnnxGraph.Weights(m + "mean", mean, LipSyncNetwork.InputSize));
+            graph.Initializer.Add(OnnxGraph.Weights(m + "std", std, LipSyncNetwork.InputSize));
+            graph.Initializer.Add(OnnxGraph.Weights(m + "w1", network.W1, LipSyncNetwork.Hidden, LipSyncNetwork.InputSize));
+            graph.Initializer.Add(OnnxGraph.Weights(m + "b1", network.B1, LipSyncNetwork.Hidden));
+            graph.Initializer.Add(OnnxGraph.Weights(m + "w2", network.W2, LipSyncNetwork.Hidden, LipSyncNetwork.Hidden));
+            graph.Initializer.Add(OnnxGraph.Weights(m + "b2", network.B2, LipSyncNetwork.Hidden));
+            graph.Initializer.Add(OnnxGraph.Weights(m + "w3", network.W3, LipSyncNetwork.Outputs, LipSyncNetwork.Hidden));
+            graph.Initializer.Add(OnnxGraph.Weights(m + "b3", network.B3, LipSyncNetwork.Outputs));
+            graph.Node.Add(OnnxGraph.Node("Sub", [InputName, m + "mean"], [m + "centred"]));
+            graph.Node.Add(OnnxGraph.Node("Div", [m + "centred", m + "std"], [m + "normalised"]));
+            graph.Node.Add(OnnxGraph.Node("Gemm", [m + "normalised", m + "w1", m + "b1"], [m + "z1"], ("transB", 1)));
+            graph.Node.Add(OnnxGraph.Node("Relu", [m + "z1"], [m + "h1"]));
+            graph.Node.Add(OnnxGraph.Node("Gemm", [m + "h1", m + "w2", m + "b2"], [m + "z2"], ("transB", 1)));
+            graph.Node.Add(OnnxGraph.Node("Relu", [m + "z2"], [m + "h2"]));
+            graph.Node.Add(OnnxGraph.Node("Gemm", [m + "h2", m + "w3", m + "b3"], [m + "logits"], ("transB", 1)));
+            graph.Node.Add(OnnxGraph.Node("Softmax", [m + "logits"], [members.Count == 1 ? OutputName : m + "visemes"], ("axis", 1)));
+        }
+        if (members.Count > 1)
+        {
+            graph.Initializer.Add(OnnxGraph.Weights("members", [(float)members.Count], 1));
+            graph.Node.Add(OnnxGraph.Node("Sum", [.. Enumerable.Range(0, members.Count).Select(k => $"m{k}_visemes")], ["total"]));
+            graph.Node.Add(OnnxGraph.Node("Div", ["total", "members"], [OutputName]));
+        }
         var model = OnnxGraph.Model(graph);
         model.MetadataProps.Add(new StringStringEntryProto { Key = "avatar.lipsync.bands", Value = LogMelSpectrogram.Bands.ToString(CultureInfo.InvariantCulture) });
         model.MetadataProps.Add(new StringStringEntryProto { Key = ContextKey, Value = Context });
         model.MetadataProps.Add(new StringStringEntryProto { Key = VersionKey, Value = CurrentVersion });
+        model.MetadataProps.Add(new StringStringEntryProto { Key = "avatar.lipsync.members", Value = members.Count.ToString(CultureInfo.InvariantCulture) });
         model.MetadataProps.Add(new StringStringEntryProto { Key = "avatar.lipsync.visemes", Value = string.Join(',', Enum.GetNames<Viseme>()) });
         return model.ToByteArray();
     }

@@ -14,6 +14,27 @@ public interface IVisemeModel
 }
 
 /// <summary>
+/// Networks run side by side, their viseme probabilities averaged: what <see cref="OnnxVisemeModel.Export(IReadOnlyList{LipSyncNetwork})"/>
+/// writes, in C#, for training and its tests.
+/// </summary>
+public sealed class VisemeEnsemble(IReadOnlyList<IVisemeModel> members) : IVisemeModel
+{
+    /// <inheritdoc />
+    public void Run(Memory<float> inputs, int rows, Memory<float> probabilities)
+    {
+        var total = probabilities.Span[..(rows * LipSyncNetwork.Outputs)];
+        var one = new float[total.Length];
+        total.Clear();
+        foreach (var member in members)
+        {
+            member.Run(inputs, rows, one);
+            System.Numerics.Tensors.TensorPrimitives.Add(total, one, total);
+        }
+        System.Numerics.Tensors.TensorPrimitives.Divide(total, members.Count, total);
+    }
+}
+
+/// <summary>
 /// Shares one model among many streams: requests that arrive while a run is in progress are gathered into the next run,
 /// so hundreds of concurrent streams cost a few large model calls instead of many small ones (what makes a GPU pay off).
 /// </summary>

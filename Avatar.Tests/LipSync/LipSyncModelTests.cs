@@ -126,6 +126,17 @@ public sealed class ShippedLipSyncModelTests
     }
 
     [Fact]
+    public void TheOnnxExportOfSeveralNetworksAveragesWhatEachComputes()
+    {
+        var members = LipSyncTrainer.TrainMembers(new TrainingOptions(Clips: 8, Epochs: 1, Members: 2));
+        using var file = new TemporaryFile(OnnxVisemeModel.Export(members));
+        using var onnx = new OnnxVisemeModel(file.Path);
+
+        Assert.NotEqual(members[0].W1, members[1].W1);
+        VisemeModelAssert.Agree(new VisemeEnsemble(members), onnx, rows: 7, seed: 5);
+    }
+
+    [Fact]
     public void TheShippedModelMeetsTheBaselineBarsOnTheReservedVoice()
     {
         using var model = new OnnxVisemeModel(LipSyncCommands.DefaultModelPath);

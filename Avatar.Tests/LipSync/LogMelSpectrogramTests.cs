@@ -18,6 +18,20 @@ public sealed class LogMelSpectrogramTests
     }
 
     [Fact]
+    public void AWarpedFilterbankHearsAFormantWhereAShorterOrLongerTractWouldPutIt()
+    {
+        float[] tone = [.. Enumerable.Range(0, 16000).Select(i => (float)(0.3 * Math.Sin(2 * Math.PI * 1000 * i / 16000)))];
+
+        // Bands moved up by 15% hear 1 kHz where the plain bands hear 870 Hz: lower down the bank.
+        var plain = ArgMax(LogMelSpectrogram.Compute(tone)[50]);
+        var up = ArgMax(LogMelSpectrogram.Compute(tone, warp: 1.15f)[50]);
+        var down = ArgMax(LogMelSpectrogram.Compute(tone, warp: 0.85f)[50]);
+
+        Assert.True(up < plain && plain < down, $"{up} {plain} {down}");
+        Assert.All(LogMelSpectrogram.Compute(tone, warp: 1.15f)[50], value => Assert.True(float.IsFinite(value)));
+    }
+
+    [Fact]
     public void ThereIsOneFramePerTenMillisecondsCentredOnItsTime()
     {
         var frames = LogMelSpectrogram.Compute(new float[16000]);
