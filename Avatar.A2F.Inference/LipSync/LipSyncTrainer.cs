@@ -14,7 +14,7 @@ namespace Avatar.A2F.Inference.LipSync;
 /// <param name="LabelSmoothing">The probability mass the targets spread over every viseme; 0: one-hot targets.</param>
 /// <param name="Members">Networks trained with seeds Seed, Seed + 1, ..., whose probabilities the model averages.</param>
 public sealed record TrainingOptions(int Clips = 1200, int Epochs = 16, int Seed = 20261122, SpeechEngine? Without = null, bool Foreign = false,
-    bool GnuSpeech = false, float Warp = 0, float BandMask = 0, float LabelSmoothing = 0, int Members = 1)
+    bool GnuSpeech = false, float Warp = 0, float BandMask = 0, float LabelSmoothing = 0, int Members = 3)
 {
     /// <summary>Whether training takes <paramref name="voice"/>.</summary>
     public bool Includes(TtsVoice voice) =>

@@ -21,7 +21,7 @@ public sealed class OnnxVisemeModel : IVisemeModel, IDisposable
     public const string OutputName = "visemes";
 
     /// <summary>The version <see cref="Export"/> writes: bumped whenever the training data, recipe or network changes.</summary>
-    public const string CurrentVersion = "2.2.0";
+    public const string CurrentVersion = "2.3.0";
 
     private const string CudaProvider = "CUDAExecutionProvider";
     private const string VersionKey = "avatar.lipsync.version";
