@@ -79,10 +79,11 @@ public sealed class RateLimitTests(RateLimitTopology topology, Xunit.Abstraction
         Assert.True(flood.Rejected > 0, $"the flooding key was never refused ({flood.Served} served)");
         Assert.Empty(flood.Unexpected);
         Assert.All(flood.RetryAfter, seconds => Assert.InRange(seconds, 1, 1));
-        // Within 2x, or within 10 ms: the flood's own client shares this machine's two cores, and its scheduling alone
-        // adds a few ms whatever the limit does, which decides the ratio when the quiet p99 is under 10 ms. Without the
-        // limit the p99 went from 59 to 267 ms, far past either bound.
-        Assert.True(floodedP99 <= Math.Max(2 * quietP99, quietP99 + 10),
+        // Within 2x, or within 20 ms: the flood's own client (200 requests a second) shares this machine's two cores, and
+        // its scheduling alone adds time whatever the limit does, which decides the ratio when the quiet p99 is under
+        // 10 ms. Two clean-clone runs, with the limit, saw it add 12.8 and 10.1 ms to a p99 of 7.0 and 9.1 ms (past
+        // the 10 ms this bound first allowed). Without the limit the p99 went from 59 to 267 ms, far past either bound.
+        Assert.True(floodedP99 <= Math.Max(2 * quietP99, quietP99 + 20),
             $"p99 {floodedP99:0.0} ms under the flood against {quietP99:0.0} ms without ({flood.Rejected} refused, {flood.Served} served)");
     }
 
