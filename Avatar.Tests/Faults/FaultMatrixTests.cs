@@ -68,25 +68,27 @@ public sealed class FaultMatrixTests(FaultTopology topology, ITestOutputHelper o
         await AssertNothingLostAsync(traffic);
     }
 
+    // A call that finds inference gone waits for it to accept the stream, up to 3 s in test topologies (the shipped
+    // 0.8 s, and the UNAVAILABLE it gives, are A2FOutageTests'): a restart inside that wait is ridden out. With the
+    // steady client's one call every 200 ms, a run saw 2 UNAVAILABLE in 6.5 s, and one clean-clone run none at all.
     [Fact]
-    public Task Killing_a2f_inference_gives_unavailable_and_lipsync_unavailable_until_it_is_back() =>
-        KillA2FAsync("a2f-inference", mustFail: true, "Unavailable");
+    public Task Killing_a2f_inference_gives_unavailable_or_nothing_and_lipsync_unavailable_until_it_is_back() =>
+        KillA2FAsync("a2f-inference", "Unavailable");
 
     // A stream in flight when the controller dies is not ended by the orchestrator's proxy: it runs into its deadline
     // (10 s here). New calls get UNAVAILABLE, or, in one run of six, none failed at all (the proxy may hold a new
     // connection until the controller is back).
     [Fact]
     public Task Killing_the_a2f_controller_gives_unavailable_or_a_deadline_and_lipsync_unavailable_until_it_is_back() =>
-        KillA2FAsync("a2f-controller", mustFail: false, "Unavailable", "DeadlineExceeded");
+        KillA2FAsync("a2f-controller", "Unavailable", "DeadlineExceeded");
 
-    private async Task KillA2FAsync(string resource, bool mustFail, params string[] grpcErrors)
+    private async Task KillA2FAsync(string resource, params string[] grpcErrors)
     {
         await using var traffic = await SteadyTraffic.StartAsync(topology.App);
 
         var fault = await KillAndRecoverAsync(resource, traffic);
 
         var (grpc, grpcOutage) = traffic.Window("grpc", fault.KilledAt);
-        Assert.True(!mustFail || grpc.Count > 0, "no gRPC call failed");
         Assert.All(grpc, e => Assert.Contains(e.What, grpcErrors));
         var (chat, chatOutage) = traffic.Window("chat", fault.KilledAt);
         Assert.All(chat, e => Assert.Equal("lipsync_unavailable", e.What));
