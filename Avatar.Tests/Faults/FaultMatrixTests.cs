@@ -68,8 +68,8 @@ public sealed class FaultMatrixTests(FaultTopology topology, ITestOutputHelper o
         await AssertNothingLostAsync(traffic);
     }
 
-    // A call that finds inference gone waits for it to accept the stream, up to 3 s in test topologies (the shipped
-    // 0.8 s, and the UNAVAILABLE it gives, are A2FOutageTests'): a restart inside that wait is ridden out. With the
+    // The controller waits for inference to accept a stream, up to 3 s in test topologies (the shipped 0.8 s, and the
+    // UNAVAILABLE it gives, are A2FOutageTests'), so a restart inside that wait is most likely ridden out: with the
     // steady client's one call every 200 ms, a run saw 2 UNAVAILABLE in 6.5 s, and one clean-clone run none at all.
     [Fact]
     public Task Killing_a2f_inference_gives_unavailable_or_nothing_and_lipsync_unavailable_until_it_is_back() =>
