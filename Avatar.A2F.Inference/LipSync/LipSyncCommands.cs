@@ -133,9 +133,12 @@ public static class LipSyncCommands
         // Models and scores of another recipe (with GnuSpeech, another seed) are kept apart from the shipped recipe's, to compare them.
         var shipped = new TrainingOptions();
         var recipe = (training.GnuSpeech ? "-gnuspeech" : "") + (training.Seed != shipped.Seed ? $"-seed{training.Seed}" : "")
-            + string.Concat(new[] { ("warp", training.Warp, shipped.Warp), ("mask", training.BandMask, shipped.BandMask), ("smoothing", training.LabelSmoothing, shipped.LabelSmoothing),
-                ("members", training.Members, shipped.Members) }
-                .Where(k => k.Item2 != k.Item3).Select(k => FormattableString.Invariant($"-{k.Item1}{k.Item2}")));
+            + string.Concat(new (string Name, float Value, float Shipped)[]
+                {
+                    ("warp", training.Warp, shipped.Warp), ("mask", training.BandMask, shipped.BandMask),
+                    ("smoothing", training.LabelSmoothing, shipped.LabelSmoothing), ("members", training.Members, shipped.Members),
+                }
+                .Where(k => k.Value != k.Shipped).Select(k => FormattableString.Invariant($"-{k.Name}{k.Value}")));
         Directory.CreateDirectory(Path.Combine(directory, "left-out"));
         foreach (var engine in leaveOut)
         {

@@ -24,6 +24,10 @@ public static class TeacherLabels
         foreach (var clip in clips)
         {
             var level = SpeechEngines.Levels(clip.Samples, 160);
+            if (level.Length == 0)
+            {
+                continue; // under 10 ms: no block to measure (the shared Levels, unlike this file's old copy, gives none)
+            }
             var loudest = level.Max();
             for (var i = 0; i + 1 < clip.Phonemes.Count; i++)
             {
