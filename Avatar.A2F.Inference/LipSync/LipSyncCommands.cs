@@ -102,6 +102,16 @@ public static class LipSyncCommands
                 Console.WriteLine($"{from,-20} on {to,-20} r {r:0.00}  best {best:0.00} at {lag,3} ms");
             }
         }
+        // What a model taught by the other engines could reach at best: their labels, every evaluation voice of theirs, averaged.
+        Console.WriteLine("the other engines' reference openness, averaged over their evaluation voices, on each held-out engine's voices:");
+        var scored = SpeechCorpus.EvaluationVoices.Where(v => !v.Voice.IsReserved && v.Voice.Engine != SpeechEngine.GnuSpeech).ToList();
+        var spoken = scored.ToDictionary(v => v.Voice, v => SpeechCorpus.Evaluation(v));
+        foreach (var target in scored)
+        {
+            var teachers = scored.Where(v => v.Voice.Engine != target.Voice.Engine).Select(v => spoken[v.Voice]).ToList();
+            var (r, best, lag) = TeacherLabels.Consensus(teachers, spoken[target.Voice]);
+            Console.WriteLine($"{teachers.Count} voices on {target.Voice,-34} r {r:0.00}  best {best:0.00} at {lag,3} ms");
+        }
     }
 
     /// <summary>

@@ -53,24 +53,39 @@ public static class TeacherLabels
     /// warping of their log-mel frames, each band less its mean over the clip, cosine distance), carries A's reference
     /// openness onto B's 10 ms frames and correlates it with B's own: at lag 0, and at the best lag within ±40 ms.
     /// </summary>
-    public static (double Correlation, double BestCorrelation, int BestLagMilliseconds) Agreement(IReadOnlyList<LabelledClip> a, IReadOnlyList<LabelledClip> b)
+    public static (double Correlation, double BestCorrelation, int BestLagMilliseconds) Agreement(IReadOnlyList<LabelledClip> a, IReadOnlyList<LabelledClip> b) =>
+        Consensus([a], b);
+
+    /// <summary>
+    /// <see cref="Agreement"/> for several teachers at once: each teacher's reference openness is carried onto B's frames
+    /// and the teachers' mean is correlated with B's own. With the engines a model was taught by as the teachers, it
+    /// estimates what a model that reproduced them perfectly would score on B.
+    /// </summary>
+    public static (double Correlation, double BestCorrelation, int BestLagMilliseconds) Consensus(IReadOnlyList<IReadOnlyList<LabelledClip>> teachers,
+        IReadOnlyList<LabelledClip> b)
     {
         var (carried, own) = (new List<double>(), new List<double>());
-        foreach (var (clipA, clipB) in a.Zip(b))
+        for (var c = 0; c < b.Count; c++)
         {
-            var (framesA, framesB) = (Centred(LogMelSpectrogram.Compute(clipA.Samples)), Centred(LogMelSpectrogram.Compute(clipB.Samples)));
-            var sum = new double[framesB.Count];
-            var hits = new int[framesB.Count];
-            foreach (var (i, j) in Warp(framesA, framesB))
+            var framesB = Centred(LogMelSpectrogram.Compute(b[c].Samples));
+            var mean = new double[framesB.Count];
+            foreach (var teacher in teachers)
             {
-                sum[j] += i;
-                hits[j]++;
+                var clipA = teacher[c];
+                var sum = new double[framesB.Count];
+                var hits = new int[framesB.Count];
+                foreach (var (i, j) in Warp(Centred(LogMelSpectrogram.Compute(clipA.Samples)), framesB))
+                {
+                    sum[j] += i;
+                    hits[j]++;
+                }
+                for (var j = 0; j < framesB.Count; j++)
+                {
+                    mean[j] += clipA.ClassAt(((sum[j] / Math.Max(1, hits[j])) + 0.5) * 0.01).Openness / teachers.Count;
+                }
             }
-            for (var j = 0; j < framesB.Count; j++)
-            {
-                carried.Add(clipA.ClassAt(((sum[j] / Math.Max(1, hits[j])) + 0.5) * 0.01).Openness);
-                own.Add(clipB.ClassAt((j + 0.5) * 0.01).Openness);
-            }
+            carried.AddRange(mean);
+            own.AddRange(Enumerable.Range(0, framesB.Count).Select(j => (double)b[c].ClassAt((j + 0.5) * 0.01).Openness));
         }
         var reference = own.ToArray();
         var best = Enumerable.Range(-4, 9).Select(k => (Lag: k * 10, R: LipSyncEvaluator.LaggedCorrelation(carried, reference, k))).MaxBy(l => l.R);

@@ -37,4 +37,20 @@ public sealed class TeacherLabelsTests
         Assert.True(shifted.Correlation < 0.95, $"r {shifted.Correlation}");
         Assert.Equal(30, shifted.BestLagMilliseconds);
     }
+
+    [Fact]
+    public void ASecondTeacherThatAgreesRaisesTheConsensusAboveTheFirstAlone()
+    {
+        var espeak = SpeechCorpus.Speak("Bob and Pam made a big apple pie for the party.", new SpeechOptions("en-us"));
+        var late = s_clip with { Phonemes = [.. s_clip.Phonemes.Select(p => p with { Start = p.Start + TimeSpan.FromMilliseconds(30) })] };
+
+        var alone = TeacherLabels.Consensus([[espeak]], [s_clip]);
+        var withSelf = TeacherLabels.Consensus([[espeak], [s_clip]], [s_clip]);
+        var withShifted = TeacherLabels.Consensus([[s_clip], [late]], [s_clip]);
+
+        Assert.Equal(TeacherLabels.Agreement([espeak], [s_clip]), alone);
+        Assert.True(withSelf.Correlation > alone.Correlation + 0.05, $"r {withSelf.Correlation} against {alone.Correlation}");
+        Assert.InRange(withShifted.Correlation, TeacherLabels.Agreement([late], [s_clip]).Correlation, 0.999);
+        Assert.InRange(withShifted.BestLagMilliseconds, 0, 30);
+    }
 }
