@@ -68,6 +68,8 @@ public static class LipSyncCommands
             BandMask = options.TryGetValue("band-mask", out var mask) ? float.Parse(mask, CultureInfo.InvariantCulture) : defaults.BandMask,
             LabelSmoothing = options.TryGetValue("label-smoothing", out var smoothing) ? float.Parse(smoothing, CultureInfo.InvariantCulture) : defaults.LabelSmoothing,
             Members = options.TryGetValue("members", out var members) ? int.Parse(members, CultureInfo.InvariantCulture) : defaults.Members,
+            Dropout = options.TryGetValue("dropout", out var dropout) ? float.Parse(dropout, CultureInfo.InvariantCulture) : defaults.Dropout,
+            DropoutEpochs = options.TryGetValue("dropout-epochs", out var dropoutEpochs) ? int.Parse(dropoutEpochs, CultureInfo.InvariantCulture) : defaults.DropoutEpochs,
         };
     }
 
@@ -147,6 +149,7 @@ public static class LipSyncCommands
                 {
                     ("warp", training.Warp, shipped.Warp), ("mask", training.BandMask, shipped.BandMask),
                     ("smoothing", training.LabelSmoothing, shipped.LabelSmoothing), ("members", training.Members, shipped.Members),
+                    ("dropout", training.Dropout, shipped.Dropout), ("dropout-epochs", training.DropoutEpochs, shipped.DropoutEpochs),
                 }
                 .Where(k => k.Value != k.Shipped).Select(k => FormattableString.Invariant($"-{k.Name}{k.Value}")));
         Directory.CreateDirectory(Path.Combine(directory, "left-out"));

@@ -54,15 +54,21 @@ public sealed class LipSyncNetwork : IVisemeModel
     /// <summary>Viseme probabilities for one input row. Also returns the hidden activations for training.</summary>
     public void Forward(ReadOnlySpan<float> input, Span<float> normalised, Span<float> h1, Span<float> h2, Span<float> probabilities)
     {
+        Normalise(input, normalised);
+        Dense(W1, B1, normalised, h1, relu: true);
+        Dense(W2, B2, h1, h2, relu: true);
+        Dense(W3, B3, h2, probabilities, relu: false);
+        TensorPrimitives.SoftMax(probabilities, probabilities);
+    }
+
+    /// <summary>The input row less each band's training mean, over its standard deviation.</summary>
+    public void Normalise(ReadOnlySpan<float> input, Span<float> normalised)
+    {
         for (var i = 0; i < InputSize; i++)
         {
             var band = i % LogMelSpectrogram.Bands;
             normalised[i] = (input[i] - Mean[band]) / Std[band];
         }
-        Dense(W1, B1, normalised, h1, relu: true);
-        Dense(W2, B2, h1, h2, relu: true);
-        Dense(W3, B3, h2, probabilities, relu: false);
-        TensorPrimitives.SoftMax(probabilities, probabilities);
     }
 
     /// <summary>Viseme probabilities for one input row.</summary>
@@ -83,7 +89,7 @@ public sealed class LipSyncNetwork : IVisemeModel
         }
     }
 
-    private static void Dense(float[] weights, float[] bias, ReadOnlySpan<float> input, Span<float> output, bool relu)
+    internal static void Dense(float[] weights, float[] bias, ReadOnlySpan<float> input, Span<float> output, bool relu)
     {
         var width = input.Length;
         for (var o = 0; o < output.Length; o++)

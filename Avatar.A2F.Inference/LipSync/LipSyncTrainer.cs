@@ -13,8 +13,11 @@ namespace Avatar.A2F.Inference.LipSync;
 /// <param name="BandMask">The share of training rows with 1 to 6 adjacent bands set to their mean (frequency masking); 0: none.</param>
 /// <param name="LabelSmoothing">The probability mass the targets spread over every viseme; 0: one-hot targets.</param>
 /// <param name="Members">Networks trained with seeds Seed, Seed + 1, ..., whose probabilities the model averages.</param>
+/// <param name="Dropout">The share of each hidden layer's units zeroed per training row (the rest scaled up to match); 0: none.</param>
+/// <param name="DropoutEpochs">The epochs, from the first, that drop units; the rest train the whole network.</param>
 public sealed record TrainingOptions(int Clips = 1200, int Epochs = 16, int Seed = 20261122, SpeechEngine? Without = null, bool Foreign = false,
-    bool GnuSpeech = false, float Warp = 0, float BandMask = 0, float LabelSmoothing = 0, int Members = 3)
+    bool GnuSpeech = false, float Warp = 0, float BandMask = 0, float LabelSmoothing = 0, int Members = 3, float Dropout = 0,
+    int DropoutEpochs = int.MaxValue)
 {
     /// <summary>Whether training takes <paramref name="voice"/>.</summary>
     public bool Includes(TtsVoice voice) =>
@@ -149,7 +152,7 @@ public static class LipSyncTrainer
         Fill(network.W3, LipSyncNetwork.Hidden, 1, random);
     }
 
-    private static void Backward(LipSyncNetwork n, Gradients g, float[] x, float[] h1, float[] h2, float[] p, int label, float smoothing)
+    private static void Backward(LipSyncNetwork n, Gradients g, float[] x, float[] h1, float[] h2, float[] p, int label, float smoothing, float kept)
     {
         Span<float> dz = stackalloc float[LipSyncNetwork.Outputs];
         Span<float> dh2 = stackalloc float[LipSyncNetwork.Hidden];
@@ -162,9 +165,12 @@ public static class LipSyncTrainer
         }
         dz[label] -= 1 - smoothing;
         DenseBackward(n.W3, g.W3, g.B3, h2, dz, dh2);
+        // A dropped unit is 0, so its delta is zeroed with the inactive ones'; a kept one was scaled by 1 / (1 - dropout).
         ReluBackward(h2, dh2);
+        TensorPrimitives.Multiply(dh2, kept, dh2);
         DenseBackward(n.W2, g.W2, g.B2, h1, dh2, dh1);
         ReluBackward(h1, dh1);
+        TensorPrimitives.Multiply(dh1, kept, dh1);
         DenseBackward(n.W1, g.W1, g.B1, x, dh1, []);
     }
 
@@ -228,10 +234,19 @@ public static class LipSyncTrainer
                 {
                     MaskBands(network, _input, options.BandMask, Mix((ulong)epoch, (ulong)r));
                 }
-                network.Forward(_input, _x, _h1, _h2, _p);
+                var dropout = epoch <= options.DropoutEpochs ? options.Dropout : 0;
+                if (dropout > 0)
+                {
+                    network.Normalise(_input, _x);
+                    ForwardWithDropout(network, _x, _h1, _h2, _p, dropout, Mix((ulong)epoch, (ulong)r) ^ 0xD50F);
+                }
+                else
+                {
+                    network.Forward(_input, _x, _h1, _h2, _p);
+                }
                 Loss -= Math.Log(Math.Max(_p[label], 1e-9f));
                 Correct += TensorPrimitives.IndexOfMax(_p) == label ? 1 : 0;
-                Backward(network, Gradients, _x, _h1, _h2, _p, label, options.LabelSmoothing);
+                Backward(network, Gradients, _x, _h1, _h2, _p, label, options.LabelSmoothing, 1 / (1 - dropout));
             }
         }
     }
@@ -256,6 +271,29 @@ public static class LipSyncTrainer
                 input[(c * LogMelSpectrogram.Bands) + b] = network.Mean[b];
             }
         }
+    }
+
+    /// <summary>
+    /// The forward pass again from the normalised input, with each hidden unit dropped with probability
+    /// <paramref name="dropout"/> (drawn from <paramref name="hash"/>) and the kept ones scaled by 1 / (1 - dropout):
+    /// a network that may not lean on any one unit, as a voice's quirks would teach it to.
+    /// </summary>
+    private static void ForwardWithDropout(LipSyncNetwork network, float[] x, float[] h1, float[] h2, float[] p, float dropout, ulong hash)
+    {
+        var kept = 1 / (1 - dropout);
+        void Drop(float[] h, ulong salt)
+        {
+            for (var j = 0; j < h.Length; j++)
+            {
+                h[j] = (Mix(hash, salt + (ulong)j) & 0xFFFF) / 65536f < dropout ? 0 : h[j] * kept;
+            }
+        }
+        LipSyncNetwork.Dense(network.W1, network.B1, x, h1, relu: true);
+        Drop(h1, 0);
+        LipSyncNetwork.Dense(network.W2, network.B2, h1, h2, relu: true);
+        Drop(h2, 1000);
+        LipSyncNetwork.Dense(network.W3, network.B3, h2, p, relu: false);
+        TensorPrimitives.SoftMax(p, p);
     }
 
     /// <summary>SplitMix64 of two numbers: a random draw that depends on them alone, whichever thread asks.</summary>

@@ -116,6 +116,19 @@ public sealed class ShippedLipSyncModelTests
     }
 
     [Fact]
+    public void DropoutDrawsTheSameUnitsEveryTimeAndChangesTheModel()
+    {
+        // The dropped units come from a hash of the epoch and the row, not from a generator the two threads would share.
+        var plain = new TrainingOptions(Clips: 8, Epochs: 2, Without: SpeechEngine.EspeakNg);
+        var dropout = plain with { Dropout = 0.2f, DropoutEpochs = 1 };
+
+        var once = OnnxVisemeModel.Export(LipSyncTrainer.Train(dropout));
+
+        Assert.Equal(once, OnnxVisemeModel.Export(LipSyncTrainer.Train(dropout)));
+        Assert.NotEqual(once, OnnxVisemeModel.Export(LipSyncTrainer.Train(plain)));
+    }
+
+    [Fact]
     public void TheOnnxExportComputesWhatTheNetworkComputes()
     {
         var network = LipSyncTrainer.Train(new TrainingOptions(Clips: 8, Epochs: 1));
