@@ -294,6 +294,10 @@ public sealed class A2FControllerReplicaTests(TwoControllersTopology topology) :
         // Each replica's own gRPC address, not the proxy in front of both: the test must reach both on purpose.
         var addresses = await topology.App.ReplicaEnvironmentAsync("a2f-controller", "Kestrel__Endpoints__grpc__Url");
         Assert.Equal(2, addresses.Count);
+        foreach (var address in addresses)
+        {
+            await AvatarTesting.WaitUntilListeningAsync(new Uri(address), TimeSpan.FromSeconds(60));
+        }
         var pcm = A2FTopology.Speech("Hello there.");
 
         var results = await Task.WhenAll(addresses.SelectMany(address => Enumerable.Range(0, 3).Select(async _ =>

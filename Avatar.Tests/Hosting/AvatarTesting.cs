@@ -145,6 +145,33 @@ internal static class AvatarTesting
         }
     }
 
+    /// <summary>
+    /// Waits until <paramref name="address"/> accepts a TCP connection. Every replica reported running and healthy is
+    /// not proof that each one's own port listens: one clean run, after <see cref="WaitForEveryReplicaHealthyAsync"/>,
+    /// met a replica whose own port refused connections (why Aspire called it healthy was not found).
+    /// </summary>
+    public static async Task WaitUntilListeningAsync(Uri address, TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        while (true)
+        {
+            try
+            {
+                using var client = new System.Net.Sockets.TcpClient();
+                await client.ConnectAsync(address.Host == "localhost" ? "127.0.0.1" : address.Host, address.Port, deadline.Token);
+                return;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                await Task.Delay(200, deadline.Token);
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+            {
+                throw new TimeoutException($"{address} accepted no connection within {timeout}.");
+            }
+        }
+    }
+
     /// <summary>The latest state of each replica of a resource, one per process.</summary>
     public static async Task<IReadOnlyList<ResourceEvent>> ReplicasAsync(this DistributedApplication app, string name)
     {
