@@ -20,7 +20,8 @@ public static class ConversationClient
         using var socket = await ConnectAsync(options, cancellationToken);
         var conversation = new ConversationPlayer(player, output, log);
         using var leaving = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var reading = ReadAsync(socket, conversation, leaving.Token);
+        var userLeft = false;
+        var reading = ReadAsync(socket, conversation, () => userLeft, leaving.Token);
         var typing = TypeAsync(socket, conversation, input, leaving.Token);
         var first = await Task.WhenAny(reading, typing);
         if (first == reading)
@@ -32,6 +33,7 @@ public static class ConversationClient
         }
         await typing;
         // The user left: close as a client should, and let the server answer the close.
+        userLeft = true;
         await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
         await reading.WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
     }
@@ -72,7 +74,8 @@ public static class ConversationClient
         }
     }
 
-    private static async Task ReadAsync(ClientWebSocket socket, ConversationPlayer conversation, CancellationToken cancellationToken)
+    private static async Task ReadAsync(ClientWebSocket socket, ConversationPlayer conversation, Func<bool> userLeft,
+        CancellationToken cancellationToken)
     {
         var buffer = new byte[64 * 1024];
         using var message = new MemoryStream();
@@ -83,9 +86,10 @@ public static class ConversationClient
                 var result = await socket.ReceiveAsync(buffer, cancellationToken);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
-                    if (socket.State == WebSocketState.Closed)
+                    // The answer to our own close: the user left. Not read from the socket's state, which can still say
+                    // CloseReceived here while our close frame's send is completing on the other task.
+                    if (userLeft())
                     {
-                        // The answer to our own close: the user left.
                         return;
                     }
                     throw new ToolException($"Chat closed the conversation ({result.CloseStatus}{(string.IsNullOrEmpty(result.CloseStatusDescription) ? "" : ": " + result.CloseStatusDescription)}).");

@@ -74,10 +74,8 @@ public static class SpeechEngines
         if (utterance.Voice.Engine == SpeechEngine.EspeakNg)
         {
             var wpm = (int)Math.Round(175 / utterance.Stretch);
-            var clip = EspeakSynthesizer.Synthesize(utterance.Text, new SpeechOptions(utterance.Voice.Name, wpm, utterance.Pitch == 0 ? 50 : utterance.Pitch));
-            var samples = AudioResampler.Resample(clip.Samples.Select(s => s / 32768f).ToArray(), clip.SampleRate);
-            return new LabelledClip(samples, StopsFromTheirClosure(samples, clip.Phonemes), utterance.Voice,
-                $"{utterance.Voice} {wpm} wpm: {utterance.Text}");
+            var spoken = EspeakSynthesizer.Synthesize(utterance.Text, new SpeechOptions(utterance.Voice.Name, wpm, utterance.Pitch == 0 ? 50 : utterance.Pitch));
+            return FromEspeak(spoken, utterance.Voice, $"{utterance.Voice} {wpm} wpm: {utterance.Text}");
         }
         Prepare([utterance]);
         var path = Path.Combine(CacheDirectory, utterance.Key);
@@ -144,6 +142,13 @@ public static class SpeechEngines
         {
             Publish(Path.Combine(CacheDirectory, u.Key), temporary);
         }
+    }
+
+    /// <summary>espeak-ng's clip at 16 kHz, its voiceless stops moved to their closures (<see cref="StopsFromTheirClosure"/>).</summary>
+    public static LabelledClip FromEspeak(SpeechClip spoken, TtsVoice voice, string description)
+    {
+        var samples = AudioResampler.Resample(spoken.Samples.Select(s => s / 32768f).ToArray(), spoken.SampleRate);
+        return new LabelledClip(samples, StopsFromTheirClosure(samples, spoken.Phonemes), voice, description);
     }
 
     /// <summary>
