@@ -48,8 +48,8 @@ public static class LipSyncCommands
                 return 0;
             default:
                 Console.Error.WriteLine("usage: Avatar.A2F.Inference model labels");
-                Console.Error.WriteLine("       Avatar.A2F.Inference model train [--output=PATH] [--clips=N] [--epochs=N] [--foreign=true] [--gnuspeech=true] [--seed=N] [--warp=X] [--band-mask=X] [--label-smoothing=X] [--members=N]");
-                Console.Error.WriteLine("       Avatar.A2F.Inference model evaluate [--model=PATH] [--leave-out=none|ENGINE,...] [--clips=N] [--epochs=N] [--foreign=true] [--gnuspeech=true] [--seed=N] [--warp=X] [--band-mask=X] [--label-smoothing=X] [--members=N] [--sharpness=X] [--closure-gain=X] [--rounding-gain=X] [--silence-gain=X] [--reuse-left-out=true]");
+                Console.Error.WriteLine("       Avatar.A2F.Inference model train [--output=PATH] [--clips=N] [--epochs=N] [--foreign=true] [--gnuspeech=true] [--seed=N] [--warp=X] [--band-mask=X] [--label-smoothing=X] [--members=N] [--dropout=X] [--dropout-epochs=N] [--dropout-members=N]");
+                Console.Error.WriteLine("       Avatar.A2F.Inference model evaluate [--model=PATH] [--leave-out=none|ENGINE,...] [--clips=N] [--epochs=N] [--foreign=true] [--gnuspeech=true] [--seed=N] [--warp=X] [--band-mask=X] [--label-smoothing=X] [--members=N] [--dropout=X] [--dropout-epochs=N] [--dropout-members=N] [--sharpness=X] [--closure-gain=X] [--rounding-gain=X] [--silence-gain=X] [--reuse-left-out=true]");
                 return 2;
         }
     }
@@ -70,6 +70,7 @@ public static class LipSyncCommands
             Members = options.TryGetValue("members", out var members) ? int.Parse(members, CultureInfo.InvariantCulture) : defaults.Members,
             Dropout = options.TryGetValue("dropout", out var dropout) ? float.Parse(dropout, CultureInfo.InvariantCulture) : defaults.Dropout,
             DropoutEpochs = options.TryGetValue("dropout-epochs", out var dropoutEpochs) ? int.Parse(dropoutEpochs, CultureInfo.InvariantCulture) : defaults.DropoutEpochs,
+            DropoutMembers = options.TryGetValue("dropout-members", out var dropoutMembers) ? int.Parse(dropoutMembers, CultureInfo.InvariantCulture) : defaults.DropoutMembers,
         };
     }
 
@@ -150,6 +151,7 @@ public static class LipSyncCommands
                     ("warp", training.Warp, shipped.Warp), ("mask", training.BandMask, shipped.BandMask),
                     ("smoothing", training.LabelSmoothing, shipped.LabelSmoothing), ("members", training.Members, shipped.Members),
                     ("dropout", training.Dropout, shipped.Dropout), ("dropout-epochs", training.DropoutEpochs, shipped.DropoutEpochs),
+                    ("dropout-members", training.DropoutMembers, shipped.DropoutMembers),
                 }
                 .Where(k => k.Value != k.Shipped).Select(k => FormattableString.Invariant($"-{k.Name}{k.Value}")));
         Directory.CreateDirectory(Path.Combine(directory, "left-out"));

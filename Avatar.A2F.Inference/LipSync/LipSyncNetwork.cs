@@ -51,18 +51,24 @@ public sealed class LipSyncNetwork : IVisemeModel
         }
     }
 
-    /// <summary>Viseme probabilities for one input row. Also returns the hidden activations for training.</summary>
-    public void Forward(ReadOnlySpan<float> input, Span<float> normalised, Span<float> h1, Span<float> h2, Span<float> probabilities)
+    /// <summary>
+    /// Viseme probabilities for one input row. Also returns the normalised input and the hidden activations for training,
+    /// which may drop hidden units (<paramref name="dropout"/>; none by default, as the service runs it).
+    /// </summary>
+    public void Forward(ReadOnlySpan<float> input, Span<float> normalised, Span<float> h1, Span<float> h2, Span<float> probabilities,
+        Dropout dropout = default)
     {
         Normalise(input, normalised);
         Dense(W1, B1, normalised, h1, relu: true);
+        dropout.Apply(h1, salt: 0);
         Dense(W2, B2, h1, h2, relu: true);
+        dropout.Apply(h2, salt: 1000);
         Dense(W3, B3, h2, probabilities, relu: false);
         TensorPrimitives.SoftMax(probabilities, probabilities);
     }
 
     /// <summary>The input row less each band's training mean, over its standard deviation.</summary>
-    public void Normalise(ReadOnlySpan<float> input, Span<float> normalised)
+    private void Normalise(ReadOnlySpan<float> input, Span<float> normalised)
     {
         for (var i = 0; i < InputSize; i++)
         {
@@ -89,7 +95,7 @@ public sealed class LipSyncNetwork : IVisemeModel
         }
     }
 
-    internal static void Dense(float[] weights, float[] bias, ReadOnlySpan<float> input, Span<float> output, bool relu)
+    private static void Dense(float[] weights, float[] bias, ReadOnlySpan<float> input, Span<float> output, bool relu)
     {
         var width = input.Length;
         for (var o = 0; o < output.Length; o++)
@@ -97,5 +103,38 @@ public sealed class LipSyncNetwork : IVisemeModel
             var value = TensorPrimitives.Dot(weights.AsSpan(o * width, width), input) + bias[o];
             output[o] = relu && value < 0 ? 0 : value;
         }
+    }
+}
+
+/// <summary>
+/// Training's dropout: each hidden unit zeroed with probability <paramref name="Rate"/>, drawn from <paramref name="Hash"/>
+/// (a hash of the epoch and the row, so either thread draws the same), and the kept ones scaled by 1 / (1 - rate): a
+/// network that may not lean on any one unit, as a voice's quirks would teach it to. The default drops nothing.
+/// </summary>
+public readonly record struct Dropout(float Rate, ulong Hash)
+{
+    /// <summary>What a kept unit is multiplied by.</summary>
+    public float Kept => 1 / (1 - Rate);
+
+    /// <summary>Drops units of one layer; <paramref name="salt"/> tells the layers' draws apart.</summary>
+    public void Apply(Span<float> hidden, ulong salt)
+    {
+        if (Rate <= 0)
+        {
+            return;
+        }
+        for (var j = 0; j < hidden.Length; j++)
+        {
+            hidden[j] = (Mix(Hash, salt + (ulong)j) & 0xFFFF) / 65536f < Rate ? 0 : hidden[j] * Kept;
+        }
+    }
+
+    /// <summary>SplitMix64 of two numbers: a random draw that depends on them alone, whichever thread asks.</summary>
+    public static ulong Mix(ulong a, ulong b)
+    {
+        var z = (a * 0x9E3779B97F4A7C15UL) + b + 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
     }
 }

@@ -15,9 +15,10 @@ namespace Avatar.A2F.Inference.LipSync;
 /// <param name="Members">Networks trained with seeds Seed, Seed + 1, ..., whose probabilities the model averages.</param>
 /// <param name="Dropout">The share of each hidden layer's units zeroed per training row (the rest scaled up to match); 0: none.</param>
 /// <param name="DropoutEpochs">The epochs, from the first, that drop units; the rest train the whole network.</param>
+/// <param name="DropoutMembers">How many of the members, the last ones, train with <paramref name="Dropout"/>; the others without.</param>
 public sealed record TrainingOptions(int Clips = 1200, int Epochs = 16, int Seed = 20261122, SpeechEngine? Without = null, bool Foreign = false,
     bool GnuSpeech = false, float Warp = 0, float BandMask = 0, float LabelSmoothing = 0, int Members = 3, float Dropout = 0,
-    int DropoutEpochs = int.MaxValue)
+    int DropoutEpochs = int.MaxValue, int DropoutMembers = int.MaxValue)
 {
     /// <summary>Whether training takes <paramref name="voice"/>.</summary>
     public bool Includes(TtsVoice voice) =>
@@ -39,13 +40,15 @@ public static class LipSyncTrainer
 
     /// <summary>
     /// Trains <see cref="TrainingOptions.Members"/> networks, member k with seed <c>Seed + k</c> (its own draw of
-    /// sentences, voices, augmentation and initial weights), whose averaged probabilities are the model.
+    /// sentences, voices, augmentation and initial weights), whose averaged probabilities are the model. The last
+    /// <see cref="TrainingOptions.DropoutMembers"/> of them train with dropout, the others without.
     /// </summary>
     public static IReadOnlyList<LipSyncNetwork> TrainMembers(TrainingOptions options, Action<string>? log = null) =>
         [.. Enumerable.Range(0, options.Members).Select(k =>
         {
-            log?.Invoke($"member {k + 1} of {options.Members}, seed {options.Seed + k}:");
-            return Train(options with { Seed = options.Seed + k }, log);
+            var dropout = k >= options.Members - Math.Min(options.DropoutMembers, options.Members) ? options.Dropout : 0;
+            log?.Invoke($"member {k + 1} of {options.Members}, seed {options.Seed + k}{(dropout > 0 ? $", dropout {dropout}" : "")}:");
+            return Train(options with { Seed = options.Seed + k, Dropout = dropout }, log);
         })];
 
     /// <summary>Trains a network; <paramref name="log"/> receives progress lines.</summary>
@@ -232,21 +235,13 @@ public static class LipSyncTrainer
                 LipSyncNetwork.BuildInput(clips[clip].Frames, frame, _input);
                 if (options.BandMask > 0)
                 {
-                    MaskBands(network, _input, options.BandMask, Mix((ulong)epoch, (ulong)r));
+                    MaskBands(network, _input, options.BandMask, Dropout.Mix((ulong)epoch, (ulong)r));
                 }
-                var dropout = epoch <= options.DropoutEpochs ? options.Dropout : 0;
-                if (dropout > 0)
-                {
-                    network.Normalise(_input, _x);
-                    ForwardWithDropout(network, _x, _h1, _h2, _p, dropout, Mix((ulong)epoch, (ulong)r) ^ 0xD50F);
-                }
-                else
-                {
-                    network.Forward(_input, _x, _h1, _h2, _p);
-                }
+                var dropout = new Dropout(epoch <= options.DropoutEpochs ? options.Dropout : 0, Dropout.Mix((ulong)epoch, (ulong)r) ^ 0xD50F);
+                network.Forward(_input, _x, _h1, _h2, _p, dropout);
                 Loss -= Math.Log(Math.Max(_p[label], 1e-9f));
                 Correct += TensorPrimitives.IndexOfMax(_p) == label ? 1 : 0;
-                Backward(network, Gradients, _x, _h1, _h2, _p, label, options.LabelSmoothing, 1 / (1 - dropout));
+                Backward(network, Gradients, _x, _h1, _h2, _p, label, options.LabelSmoothing, dropout.Kept);
             }
         }
     }
@@ -271,38 +266,6 @@ public static class LipSyncTrainer
                 input[(c * LogMelSpectrogram.Bands) + b] = network.Mean[b];
             }
         }
-    }
-
-    /// <summary>
-    /// The forward pass again from the normalised input, with each hidden unit dropped with probability
-    /// <paramref name="dropout"/> (drawn from <paramref name="hash"/>) and the kept ones scaled by 1 / (1 - dropout):
-    /// a network that may not lean on any one unit, as a voice's quirks would teach it to.
-    /// </summary>
-    private static void ForwardWithDropout(LipSyncNetwork network, float[] x, float[] h1, float[] h2, float[] p, float dropout, ulong hash)
-    {
-        var kept = 1 / (1 - dropout);
-        void Drop(float[] h, ulong salt)
-        {
-            for (var j = 0; j < h.Length; j++)
-            {
-                h[j] = (Mix(hash, salt + (ulong)j) & 0xFFFF) / 65536f < dropout ? 0 : h[j] * kept;
-            }
-        }
-        LipSyncNetwork.Dense(network.W1, network.B1, x, h1, relu: true);
-        Drop(h1, 0);
-        LipSyncNetwork.Dense(network.W2, network.B2, h1, h2, relu: true);
-        Drop(h2, 1000);
-        LipSyncNetwork.Dense(network.W3, network.B3, h2, p, relu: false);
-        TensorPrimitives.SoftMax(p, p);
-    }
-
-    /// <summary>SplitMix64 of two numbers: a random draw that depends on them alone, whichever thread asks.</summary>
-    private static ulong Mix(ulong a, ulong b)
-    {
-        var z = (a * 0x9E3779B97F4A7C15UL) + b + 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
     }
 
     private sealed class Gradients

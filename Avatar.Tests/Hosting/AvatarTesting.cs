@@ -146,9 +146,10 @@ internal static class AvatarTesting
     }
 
     /// <summary>
-    /// Waits until <paramref name="address"/> accepts a TCP connection. Every replica reported running and healthy is
-    /// not proof that each one's own port listens: one clean run, after <see cref="WaitForEveryReplicaHealthyAsync"/>,
-    /// met a replica whose own port refused connections (why Aspire called it healthy was not found).
+    /// Waits until <paramref name="address"/> accepts a TCP connection: a server a test started itself (redis-server),
+    /// or a replica. Every replica reported running and healthy is not proof that each one's own port listens: one clean
+    /// run, after <see cref="WaitForEveryReplicaHealthyAsync"/>, met a replica whose own port refused connections (why
+    /// Aspire called it healthy was not found).
     /// </summary>
     public static async Task WaitUntilListeningAsync(Uri address, TimeSpan timeout)
     {
@@ -163,7 +164,7 @@ internal static class AvatarTesting
             }
             catch (System.Net.Sockets.SocketException)
             {
-                await Task.Delay(200, deadline.Token);
+                await Task.Delay(25, deadline.Token);
             }
             catch (OperationCanceledException) when (deadline.IsCancellationRequested)
             {

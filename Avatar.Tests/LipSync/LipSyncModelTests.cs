@@ -129,6 +129,18 @@ public sealed class ShippedLipSyncModelTests
     }
 
     [Fact]
+    public void OnlyTheLastMembersTrainWithDropoutWhenAskedFor()
+    {
+        var mixed = new TrainingOptions(Clips: 8, Epochs: 1, Without: SpeechEngine.EspeakNg, Members: 2, Dropout: 0.2f, DropoutMembers: 1);
+
+        var members = LipSyncTrainer.TrainMembers(mixed).Select(OnnxVisemeModel.Export).ToList();
+
+        Assert.Equal(OnnxVisemeModel.Export(LipSyncTrainer.Train(mixed with { Dropout = 0 })), members[0]);
+        Assert.Equal(OnnxVisemeModel.Export(LipSyncTrainer.Train(mixed with { Seed = mixed.Seed + 1 })), members[1]);
+        Assert.NotEqual(OnnxVisemeModel.Export(LipSyncTrainer.Train(mixed with { Seed = mixed.Seed + 1, Dropout = 0 })), members[1]);
+    }
+
+    [Fact]
     public void TheOnnxExportComputesWhatTheNetworkComputes()
     {
         var network = LipSyncTrainer.Train(new TrainingOptions(Clips: 8, Epochs: 1));

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Avatar.Tests.Hosting;
 
 namespace Avatar.Tests.Redis;
 
@@ -40,20 +41,7 @@ public sealed class RedisServer : IAsyncDisposable
             RedirectStandardError = true,
         };
         _process = Process.Start(info)!;
-        for (var i = 0; i < 200; i++)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, Port);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(25);
-            }
-        }
-        throw new InvalidOperationException("redis-server did not start");
+        await AvatarTesting.WaitUntilListeningAsync(new Uri($"tcp://127.0.0.1:{Port}"), TimeSpan.FromSeconds(10));
     }
 
     /// <summary>Kills the server at once, as a crash would.</summary>
