@@ -41,7 +41,7 @@ public sealed class RedisServer : IAsyncDisposable
             RedirectStandardError = true,
         };
         _process = Process.Start(info)!;
-        await AvatarTesting.WaitUntilListeningAsync(new Uri($"tcp://127.0.0.1:{Port}"), TimeSpan.FromSeconds(10));
+        await AvatarTesting.WaitUntilListeningAsync(new Uri($"tcp://127.0.0.1:{Port}"), TimeSpan.FromSeconds(5));
     }
 
     /// <summary>Kills the server at once, as a crash would.</summary>
