@@ -144,6 +144,19 @@ public static class LipSyncEvaluator
                 reference.Add(clip.ClassAt((double)k / LipSyncStream.FramesPerSecond));
             }
         }
+        return Score(system, jaw, lips, reference, clipStarts);
+    }
+
+    /// <summary>
+    /// Scores 30 FPS frames beside their reference phones (as <see cref="Frames"/> gives them), taken as one sequence:
+    /// for systems that the service's own path cannot run, such as a screening experiment's.
+    /// </summary>
+    public static LipSyncScore Score(string system, IReadOnlyList<(PhonemeClass Reference, float[] Weights)> frames) =>
+        Score(system, [.. frames.Select(f => (double)f.Weights[BlendShapes.JawOpen])], [.. frames.Select(f => (double)(f.Weights[s_funnel] + f.Weights[s_pucker]))],
+            [.. frames.Select(f => f.Reference)], [0]);
+
+    private static LipSyncScore Score(string system, List<double> jaw, List<double> lips, List<PhonemeClass> reference, List<int> clipStarts)
+    {
         var openness = reference.Select(r => (double)r.Openness).ToArray();
         var (bestLag, bestCorrelation) = (0, double.MinValue);
         for (var lag = -3; lag <= 3; lag++)

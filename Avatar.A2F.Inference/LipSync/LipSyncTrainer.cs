@@ -56,11 +56,7 @@ public static class LipSyncTrainer
     {
         log ??= _ => { };
         var random = new Random(options.Seed);
-        var speech = SpeechCorpus.Training(options.Clips, options.Seed, options.Includes);
-        // Each clip draws its augmentation from its own generator, so the clips can be augmented in parallel and the
-        // result does not depend on which thread got which clip.
-        var clips = new (List<float[]> Frames, byte[] Labels)[speech.Count];
-        Parallel.For(0, speech.Count, i => clips[i] = Augment(speech[i], new Random(unchecked(options.Seed + (i * 1_000_003))), options.Warp));
+        var clips = Prepare(options);
         var network = new LipSyncNetwork();
         Normalise(network, clips);
         Initialise(network, random);
@@ -90,6 +86,20 @@ public static class LipSyncTrainer
             adam.LearningRate *= 0.85f;
         }
         return network;
+    }
+
+    /// <summary>
+    /// The training data as <see cref="Train"/> sees it: the options' clips synthesised and augmented, as log-mel frames
+    /// with the viseme of each frame. Other model shapes can train on exactly the same data.
+    /// </summary>
+    public static (List<float[]> Frames, byte[] Labels)[] Prepare(TrainingOptions options)
+    {
+        var speech = SpeechCorpus.Training(options.Clips, options.Seed, options.Includes);
+        // Each clip draws its augmentation from its own generator, so the clips can be augmented in parallel and the
+        // result does not depend on which thread got which clip.
+        var clips = new (List<float[]> Frames, byte[] Labels)[speech.Count];
+        Parallel.For(0, speech.Count, i => clips[i] = Augment(speech[i], new Random(unchecked(options.Seed + (i * 1_000_003))), options.Warp));
+        return clips;
     }
 
     private static (List<float[]>, byte[]) Augment(LabelledClip clip, Random random, float warp)
