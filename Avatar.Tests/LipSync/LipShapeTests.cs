@@ -14,6 +14,25 @@ public sealed class LipShapeTests
         return LipSyncEvaluator.Frames(model, SpeechCorpus.Reserved(sentences: 8));
     });
 
+    [Fact]
+    public void ScoringTheFramesAsOneSequenceGivesWhatTheEvaluatorGives()
+    {
+        // Screening experiments score models that the service's own path cannot run through Score; it must be the
+        // evaluator's metric, not a copy that drifts from it.
+        using var model = new OnnxVisemeModel(LipSyncCommands.DefaultModelPath);
+        var clips = SpeechCorpus.Reserved(sentences: 8);
+
+        var evaluated = LipSyncEvaluator.Evaluate(model, clips);
+        var scored = LipSyncEvaluator.Score("frames", s_frames.Value);
+
+        Assert.Equal(evaluated.JawCorrelation, scored.JawCorrelation, 9);
+        Assert.Equal(evaluated.LagMilliseconds, scored.LagMilliseconds);
+        Assert.Equal(evaluated.ClosureRatio, scored.ClosureRatio, 9);
+        Assert.Equal(evaluated.RoundingDifference, scored.RoundingDifference, 9);
+        Assert.Equal(evaluated.SilenceJaw, scored.SilenceJaw, 9);
+        Assert.True(scored.JawCorrelation > 0.7, scored.ToString());
+    }
+
     [Theory]
     [InlineData(Viseme.PP, "MouthClose")]
     [InlineData(Viseme.PP, "MouthPressLeft")]
