@@ -27,7 +27,9 @@ publish: build
 
 ## Benchmarks: `make bench` for all groups (redis, grpc, a2f, chat), `make bench BENCH=redis` for one. Results: artifacts/bench/<group>.json.
 bench: setup
-	dotnet tool restore -v quiet >/dev/null   # dotnet-gcdump: the load soak's live-heap figures
+	@# dotnet-gcdump: the load soak's live-heap figures. On a cold tool cache the SDK credits one tool's commands to the
+	@# other and fails the restore; the second run succeeds (dotnet/sdk#53783).
+	dotnet tool restore -v quiet >/dev/null 2>&1 || dotnet tool restore -v quiet >/dev/null
 	dotnet build -c Release -nologo -v quiet bench/Avatar.Bench
 	dotnet run -c Release --no-build --project bench/Avatar.Bench -- $(BENCH)
 
